@@ -1,0 +1,44 @@
+/** The statuses of the spec, which are GCE's. Clients must tolerate values they do not know; we emit only these. */
+export const INSTANCE_STATUSES = ['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'TERMINATED', 'SUSPENDED'] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+export const TRANSITIONAL_STATUSES: ReadonlySet<InstanceStatus> = new Set(['PROVISIONING', 'STAGING', 'STOPPING']);
+
+export type DesiredPower = 'RUNNING' | 'TERMINATED';
+
+export const POWER_OPERATIONS = ['start', 'stop', 'restart', 'reset'] as const;
+export type PowerOperation = (typeof POWER_OPERATIONS)[number];
+
+export type OperationKind = 'create' | PowerOperation | 'delete';
+
+/** An instance as the store keeps it. Timestamps are epoch milliseconds. */
+export interface InstanceRecord {
+  id: string;
+  userId: string;
+  zone: string;
+  machineType: string;
+  templateId: string;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  status: InstanceStatus;
+  externalIp: string;
+  internalIp: string;
+  createdAt: number;
+  /** What the user last asked for; the reconciler drives the provider toward it. */
+  desired: DesiredPower;
+  /** Set when the user deleted it: invisible to the API from then on, torn down in the background. */
+  deletedAt: number | null;
+  /** Bumped by every accepted change of intent; the reconciler has caught up when reconciledGeneration equals it. */
+  generation: number;
+  reconciledGeneration: number;
+  /** Hard resets asked for and carried out: a reset is pending while requested > applied. */
+  resetRequested: number;
+  resetApplied: number;
+  /** True once a provider resource has existed for it, so a vanished resource is told from a never-made one. */
+  provisioned: boolean;
+}
+
+export function isTransitional(status: InstanceStatus): boolean {
+  return TRANSITIONAL_STATUSES.has(status);
+}

@@ -1,0 +1,66 @@
+import type { InstanceStatus } from './instance.js';
+
+/** Everything a provider needs to make one instance's machine. Resolved from the catalog at create time. */
+export interface MachineSpec {
+  instanceId: string;
+  userId: string;
+  zone: string;
+  templateId: string;
+  /** Provider-specific image from the catalog (template.providerImages[provider]), or the template's image. */
+  image: string;
+  machineType: string;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+}
+
+/** What a provider sees of one machine right now. Status is always built from this, never remembered. */
+export interface Observation {
+  status: InstanceStatus;
+  internalIp: string;
+  externalIp: string;
+  /** When the machine last booted (epoch ms), if the provider knows: a reset changes it. */
+  startedAt?: number;
+}
+
+export interface OwnedMachine extends Observation {
+  instanceId: string;
+}
+
+/**
+ * Raised by a provider for a failure that retrying cannot mend (an image that cannot be had,
+ * a machine type the host cannot fit). The reconciler reports the instance TERMINATED instead of retrying.
+ */
+export class PermanentProviderError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentProviderError';
+  }
+}
+
+/**
+ * The one small interface every backend implements. Every method is idempotent and keyed by instance id,
+ * so that a reconciler that crashed half-way can simply call it again.
+ */
+export interface Provider {
+  readonly name: string;
+  /** Throws with a message saying what is wrong when the backend cannot be used now (for readiness). */
+  probe(): Promise<void>;
+  /** Makes the machine without starting it. A machine that already exists is left as it is. */
+  create(spec: MachineSpec): Promise<void>;
+  /** Boots it and resolves when it runs. */
+  start(instanceId: string): Promise<void>;
+  /** Graceful shutdown, forced after graceMs; resolves when it is down. */
+  stop(instanceId: string, options: { graceMs: number }): Promise<void>;
+  /** Hard reset: no graceful shutdown, the machine boots again at once. */
+  reset(instanceId: string): Promise<void>;
+  /** Removes the machine and everything it owns. A missing machine is not an error. */
+  delete(instanceId: string): Promise<void>;
+  /** null when the provider holds no machine for the instance. */
+  inspect(instanceId: string): Promise<Observation | null>;
+  /** Every machine this installation owns on the provider, found by its labels, including orphans. */
+  list(): Promise<OwnedMachine[]>;
+  /** Optional push notification of outside changes (Docker's event stream); returns an unsubscribe function. */
+  watch?(onChange: (instanceId: string) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,180 @@
+import type { InstanceRecord, InstanceStatus, OperationKind, PowerOperation } from './instance.js';
+import type { Tier, Usage } from './tiers.js';
+
+/*
+ * The Store is the only place the API and the reconciler meet. Every method that changes state
+ * runs in one transaction. Timestamps are epoch milliseconds. Implementations: src/store/.
+ * Errors: unknown or foreign instances raise GaleError('not_found'), a refused change GaleError('conflict'),
+ * a quota breach GaleError('quota_exceeded').
+ */
+
+export const ADMIN_ROLE = 'compute_admin';
+
+export interface User {
+  id: string;
+  email: string;
+  tier: string;
+  roles: string[];
+  createdAt: number;
+}
+
+export interface ApiKeyMatch {
+  user: User;
+  secretHash: string;
+  revokedAt: number | null;
+}
+
+export interface TokenMatch {
+  user: User;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface UserStore {
+  /** Raises conflict when the email is taken. */
+  createUser(user: User): Promise<User>;
+  getUser(id: string): Promise<User | undefined>;
+  /** Raises not_found for an unknown user. */
+  setUserTier(id: string, tier: string): Promise<User>;
+  countUsers(): Promise<number>;
+  createApiKey(key: { id: string; userId: string; keyHash: string; secretHash: string; createdAt: number }): Promise<void>;
+  /** False when no such key exists. */
+  revokeApiKey(keyHash: string, at: number): Promise<boolean>;
+  createToken(token: { id: string; userId: string; tokenHash: string; expiresAt: number; createdAt: number }): Promise<void>;
+  revokeToken(tokenHash: string, at: number): Promise<boolean>;
+  findApiKey(keyHash: string): Promise<ApiKeyMatch | undefined>;
+  findToken(tokenHash: string): Promise<TokenMatch | undefined>;
+}
+
+export interface NewInstance {
+  userId: string;
+  zone: string;
+  machineType: string;
+  templateId: string;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  createdAt: number;
+}
+
+export interface InstanceFilter {
+  userId?: string;
+  status?: string;
+  zone?: string;
+  templateId?: string;
+}
+
+export interface InstanceStore {
+  /**
+   * Reads the owner's usage, checks it against the tier (null: no quota, for admins), and writes the
+   * instance (status PROVISIONING, desired RUNNING, due for reconciliation) and its create operation,
+   * all in one transaction, so that concurrent creates can never exceed the quota.
+   * newId is called again when an id is taken.
+   */
+  createInstance(input: NewInstance, tier: Tier | null, newId: () => string): Promise<InstanceRecord>;
+  /** A live (not deleted) instance, or undefined. */
+  getInstance(id: string): Promise<InstanceRecord | undefined>;
+  /** The live instances of one user, newest first. */
+  listUserInstances(userId: string): Promise<InstanceRecord[]>;
+  /** Live instances matching the filter, newest first, one page of them and the total count. */
+  listInstances(filter: InstanceFilter, offset: number, limit: number): Promise<{ total: number; instances: InstanceRecord[] }>;
+  /**
+   * Applies the power state machine (domain/power.ts) to the stored state and records the operation.
+   * ownerId undefined bypasses ownership (admin). Raises not_found / conflict.
+   */
+  requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number): Promise<'accepted' | 'noop'>;
+  /** Marks the instance deleted (gone from the API at once) and due for teardown. Raises not_found. */
+  deleteInstance(id: string, ownerId: string | undefined, now: number): Promise<void>;
+  getUsage(userId: string): Promise<Usage>;
+}
+
+export interface Operation {
+  id: string;
+  instanceId: string;
+  userId: string;
+  kind: OperationKind;
+  /** pending until the reconciler has carried it out (done) or given up (failed). */
+  state: 'pending' | 'done' | 'failed';
+  generation: number;
+  createdAt: number;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/** One row of the periodic resync: what the store believes, to be compared with what the provider holds. */
+export interface ResyncRow {
+  id: string;
+  status: InstanceStatus;
+  internalIp: string;
+  externalIp: string;
+  deleted: boolean;
+  /** The reconciler has unfinished work for it (a pending intent or a lease): resync leaves it alone. */
+  busy: boolean;
+}
+
+export interface ObservedState {
+  status: InstanceStatus;
+  internalIp: string;
+  externalIp: string;
+}
+
+/** The reconciler's side. Every write is fenced by the lease owner, so a replica whose lease expired cannot clobber. */
+export interface WorkStore {
+  /** Leases up to limit instances whose work is due (work_due_at <= now and no live lease). */
+  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<InstanceRecord[]>;
+  /** Extends the leases owner still holds; returns the ids it no longer holds. */
+  renewLeases(ids: string[], owner: string, until: number): Promise<string[]>;
+  /** Shows a step under way (PROVISIONING, STAGING, STOPPING) and facts learnt on the way. */
+  recordProgress(id: string, owner: string, patch: { status?: InstanceStatus; provisioned?: boolean }): Promise<void>;
+  /**
+   * The work for `generation` is done: writes the observed state, marks operations up to that generation done,
+   * releases the lease. If the user changed intent meanwhile (generation moved on), the instance stays due
+   * and the observed status is not written over the newer intent. Returns true when it caught up.
+   */
+  completeWork(id: string, owner: string, result: { generation: number; resetApplied: number; observed: ObservedState; provisioned: boolean }): Promise<boolean>;
+  /** A retryable failure: releases the lease and makes the work due again at retryAt. */
+  failWork(id: string, owner: string, error: string, retryAt: number): Promise<void>;
+  /**
+   * A failure retrying cannot mend: the instance ends TERMINATED with desired TERMINATED, its pending
+   * operations failed with the message, and the lease released.
+   */
+  abandonWork(id: string, owner: string, generation: number, error: string): Promise<void>;
+  /** Removes a deleted instance whose resources are gone, and completes its operations. */
+  purgeDeleted(id: string, owner: string): Promise<void>;
+  /** Everything the resync compares with the provider, deleted instances included. */
+  listForResync(now: number): Promise<ResyncRow[]>;
+  /** Writes an observation made by the resync for an instance with no pending work and no lease. */
+  recordObservation(id: string, observed: ObservedState): Promise<void>;
+  /** Makes instances due now, e.g. after an outside change was seen. */
+  markDue(ids: string[], now: number): Promise<void>;
+  /** Number of instances whose work is due or leased: the reconciler's queue depth. */
+  countPendingWork(now: number): Promise<number>;
+  listOperations(instanceId: string): Promise<Operation[]>;
+}
+
+/** The simulator provider's machines, persisted in the same database so that a restart finds them where they were. */
+export interface SimulatedMachine {
+  instanceId: string;
+  status: InstanceStatus;
+  internalIp: string;
+  externalIp: string;
+  bootCount: number;
+  startedAt: number | null;
+  updatedAt: number;
+}
+
+export interface SimulatorStore {
+  getMachine(instanceId: string): Promise<SimulatedMachine | undefined>;
+  putMachine(machine: SimulatedMachine): Promise<void>;
+  deleteMachine(instanceId: string): Promise<void>;
+  listMachines(): Promise<SimulatedMachine[]>;
+}
+
+export interface Store extends UserStore, InstanceStore, WorkStore, SimulatorStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** A random id made once per database; providers label what they create with it, so two Gale installations never touch each other's machines. */
+  installationId(): Promise<string>;
+  /** Throws when the database cannot be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
