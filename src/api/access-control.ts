@@ -1,0 +1,34 @@
+import { forbidden } from '../domain/errors.js';
+import { RateLimitedError, type LimitState } from './request-limiter.js';
+import { tierOf, type ApiServices, type GaleApp } from './services.js';
+
+function setLimitHeaders(reply: { header(name: string, value: string | number): unknown }, state: LimitState): void {
+  reply.header('RateLimit-Limit', state.limit);
+  reply.header('RateLimit-Remaining', state.remaining);
+  reply.header('RateLimit-Reset', state.resetSeconds);
+}
+
+/**
+ * Runs before the body is parsed or validated: authenticate, then rate limit, so that nobody learns
+ * anything about the API's validation without credentials, and abusive callers are refused cheaply.
+ * Compute admins on admin routes bypass the rate limit, as the family documents.
+ */
+export function registerAccessControl(app: GaleApp, services: ApiServices): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public') return;
+    const principal = await services.authenticator.authenticate(request.headers);
+    request.principal = principal;
+    if (access === 'admin' && principal.isAdmin) return;
+    try {
+      setLimitHeaders(reply, await services.limiter.consume(principal.user.id, tierOf(services, principal.user.tier)));
+    } catch (error) {
+      if (error instanceof RateLimitedError) {
+        setLimitHeaders(reply, error.state);
+        reply.header('Retry-After', error.state.resetSeconds);
+      }
+      throw error;
+    }
+    if (access === 'admin') throw forbidden('this route needs the compute_admin role');
+  });
+}

@@ -1,0 +1,66 @@
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { GaleError } from '../domain/errors.js';
+import type { Tier } from '../domain/tiers.js';
+
+export interface LimitState {
+  limit: number;
+  remaining: number;
+  /** Seconds until the allowance is whole again. */
+  resetSeconds: number;
+}
+
+/** Makes the limiter for one tier; the composition root picks the backing store (memory, Redis, PostgreSQL). */
+export type LimiterFactory = (tier: Tier) => RateLimiterAbstract;
+
+export const memoryLimiterFactory: LimiterFactory = (tier) =>
+  new RateLimiterMemory({ keyPrefix: `gale-rl-${tier.name}`, points: tier.requestsPerMinute, duration: 60 });
+
+/**
+ * Per-user request allowance: each tier grants requestsPerMinute requests a minute, which a user may spend
+ * in one burst; the request after the allowance is refused until it refills. Built on rate-limiter-flexible,
+ * whose window starts at a user's first request, so that users' refills are spread out.
+ */
+export class RequestLimiter {
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(private readonly factory: LimiterFactory = memoryLimiterFactory) {}
+
+  async consume(userId: string, tier: Tier): Promise<LimitState> {
+    const limiter = this.limiterFor(tier);
+    try {
+      const res = await limiter.consume(userId, 1);
+      return stateOf(tier, res);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        const state = stateOf(tier, rejection);
+        throw new RateLimitedError(state, tier);
+      }
+      throw rejection;
+    }
+  }
+
+  private limiterFor(tier: Tier): RateLimiterAbstract {
+    let limiter = this.limiters.get(tier.name);
+    if (!limiter || limiter.points !== tier.requestsPerMinute) {
+      limiter = this.factory(tier);
+      this.limiters.set(tier.name, limiter);
+    }
+    return limiter;
+  }
+}
+
+function stateOf(tier: Tier, res: RateLimiterRes): LimitState {
+  return {
+    limit: tier.requestsPerMinute,
+    remaining: Math.max(0, res.remainingPoints),
+    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+  };
+}
+
+export class RateLimitedError extends GaleError {
+  constructor(readonly state: LimitState, tier: Tier) {
+    super('rate_limited', `rate limit exceeded: ${tier.requestsPerMinute} requests per minute (tier ${tier.name}); retry in ${state.resetSeconds} s`, {
+      retryAfterSeconds: state.resetSeconds,
+    });
+  }
+}

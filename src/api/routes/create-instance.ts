@@ -1,0 +1,52 @@
+import { Type } from '@sinclair/typebox';
+import { CreateInstanceBodySchema, type CreateInstanceBody } from '../../contracts/instance.js';
+import { invalidRequest } from '../../domain/errors.js';
+import { newInstanceId } from '../../domain/ids.js';
+import { principalOf, tierOf, type ApiServices, type GaleApp } from '../services.js';
+import { instanceView } from '../views.js';
+import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
+
+/** The family's clients spell the field three ways; two spellings that disagree are a client bug worth reporting. */
+function templateIdOf(body: CreateInstanceBody): string {
+  const given = [body.template_id, body.templateID, body.templateId].filter((v): v is string => v !== undefined);
+  if (given.length === 0) throw invalidRequest('template_id is required');
+  if (new Set(given).size > 1) throw invalidRequest('template_id, templateID and templateId disagree; send one of them');
+  return given[0]!;
+}
+
+export function registerCreateInstance(app: GaleApp, services: ApiServices): void {
+  app.post(
+    '/instances',
+    {
+      config: { access: 'user' },
+      schema: {
+        operationId: 'createInstance',
+        summary: 'Create an instance from a template',
+        tags: ['instances'],
+        security: SECURITY,
+        body: CreateInstanceBodySchema,
+        response: { 201: Type.Ref('Instance'), ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { user } = principalOf(request);
+      const placement = services.catalog.place(templateIdOf(request.body), request.body.zone);
+      const record = await services.store.createInstance(
+        {
+          userId: user.id,
+          zone: placement.zone,
+          machineType: placement.machineType.name,
+          templateId: placement.template.id,
+          vcpus: placement.machineType.vcpus,
+          memoryMb: placement.machineType.memoryMb,
+          diskGb: placement.template.diskSizeGb,
+          createdAt: services.clock.now(),
+        },
+        tierOf(services, user.tier),
+        () => newInstanceId(user.id),
+      );
+      services.onWorkQueued();
+      return reply.code(201).send(instanceView(record));
+    },
+  );
+}

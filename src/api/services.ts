@@ -1,0 +1,51 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { CatalogIndex } from '../domain/catalog.js';
+import type { Clock } from '../domain/clock.js';
+import type { InstanceStore, UserStore } from '../domain/store.js';
+import type { Tier, Tiers } from '../domain/tiers.js';
+import type { Authenticator, Principal } from './authenticator.js';
+import type { RequestLimiter } from './request-limiter.js';
+
+/** Everything a route handler may use, built once by the composition root. */
+export interface ApiServices {
+  store: InstanceStore & UserStore;
+  catalog: CatalogIndex;
+  tiers: Tiers;
+  defaultTier: string;
+  authenticator: Authenticator;
+  limiter: RequestLimiter;
+  clock: Clock;
+  /** Tells the reconciler that there is new work, so it need not wait for its next poll. */
+  onWorkQueued: () => void;
+}
+
+export type GaleApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Who may call a route: anyone, any authenticated user (rate limited), or compute admins (not rate limited). */
+export type Access = 'public' | 'user' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+export function tierOf(services: Pick<ApiServices, 'tiers' | 'defaultTier'>, tierName: string): Tier {
+  return services.tiers[tierName] ?? services.tiers[services.defaultTier]!;
+}
+
+/** The authenticated caller; routes with access 'user' or 'admin' always have one. */
+export function principalOf(request: { principal: Principal | undefined }): Principal {
+  if (!request.principal) throw new Error('route reached without authentication');
+  return request.principal;
+}

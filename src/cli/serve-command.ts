@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { loadConfig, type ConfigOverrides } from '../config/load.js';
+import { startServer } from '../main.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the API server and the reconciler')
+    .option('--host <host>', 'address to listen on (GALE_HOST)')
+    .option('--port <port>', 'port to listen on (GALE_PORT)')
+    .option('--data-dir <dir>', 'directory for the SQLite store (GALE_DATA_DIR)')
+    .option('--provider <name>', 'simulator or docker (GALE_PROVIDER)')
+    .action(async (flags: { host?: string; port?: string; dataDir?: string; provider?: string }) => {
+      const overrides: ConfigOverrides = {};
+      if (flags.host) overrides.host = flags.host;
+      if (flags.port) overrides.port = Number(flags.port);
+      if (flags.dataDir) overrides.dataDir = flags.dataDir;
+      if (flags.provider) overrides.provider = flags.provider;
+      const config = loadConfig({ flags: overrides });
+      const server = await startServer(config);
+      let signals = 0;
+      const shutdown = (signal: string): void => {
+        signals += 1;
+        if (signals > 1) {
+          server.logger.warn({ signal }, 'second signal: exiting at once');
+          process.exit(1);
+        }
+        server.logger.info({ signal }, 'shutting down: finishing in-flight requests and reconciler work');
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            server.logger.error({ err: error }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}

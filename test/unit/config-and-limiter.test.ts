@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { RequestLimiter, RateLimitedError } from '../../src/api/request-limiter.js';
+import { parseDuration } from '../../src/admin/accounts.js';
+import { STATUS_OF, severityOf } from '../../src/api/error-envelope.js';
+
+test('config: defaults < file < environment < flags', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gale-config-'));
+  const file = join(dir, 'gale.json');
+  writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', simulator: { delayMs: 5 } }));
+  const config = loadConfig({ env: { GALE_CONFIG: file, GALE_PORT: '9100' }, flags: { host: '127.0.0.2' } });
+  assert.equal(config.port, 9100);
+  assert.equal(config.host, '127.0.0.2');
+  assert.equal(config.simulator.delayMs, 5);
+  assert.equal(config.provider, 'simulator');
+  assert.equal(config.tiers.pro?.maxInstances, 3);
+});
+
+test('config: bad values are refused with a message naming them', () => {
+  assert.throws(() => loadConfig({ env: { GALE_PORT: 'eighty' } }), (e: unknown) => e instanceof ConfigError && /GALE_PORT/.test(e.message));
+  assert.throws(() => loadConfig({ env: { GALE_BOOTSTRAP: 'maybe' } }), /GALE_BOOTSTRAP/);
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: '/nonexistent/gale.json' } }), /cannot read config file/);
+  assert.throws(() => loadConfig({ flags: { port: 70000 } }), /port/);
+});
+
+test('limiter: a tier spends its whole minute in a burst, then is refused with a retry time', async () => {
+  const limiter = new RequestLimiter();
+  const tier = { name: 'tiny', requestsPerMinute: 5, maxInstances: 1, maxVcpus: 1, maxDiskGb: 1 };
+  const states = [];
+  for (let i = 0; i < 5; i++) states.push(await limiter.consume('user-1', tier));
+  assert.deepEqual(states.map((s) => s.remaining), [4, 3, 2, 1, 0]);
+  await assert.rejects(limiter.consume('user-1', tier), (e: unknown) => e instanceof RateLimitedError && e.state.resetSeconds > 0 && e.state.resetSeconds <= 60);
+  // Another user has an allowance of their own.
+  assert.equal((await limiter.consume('user-2', tier)).remaining, 4);
+});
+
+test('durations and error statuses', () => {
+  assert.equal(parseDuration('24h'), 86_400_000);
+  assert.equal(parseDuration('90'), 90_000);
+  assert.throws(() => parseDuration('soon'));
+  assert.equal(STATUS_OF.quota_exceeded, 403);
+  assert.equal(STATUS_OF.rate_limited, 429);
+  assert.equal(severityOf(404), 'WARNING');
+  assert.equal(severityOf(500), 'ERROR');
+  assert.equal(severityOf(503), 'CRITICAL');
+});
