@@ -1,0 +1,3 @@
+export { createSimulatorProvider } from './simulator-provider.js';
+export type { SimulatorOptions, SimulatorProvider } from './simulator-provider.js';
+export { externalIpFor, internalIpFor } from './addresses.js';

@@ -1,0 +1,244 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Clock } from '../../domain/clock.js';
+import { isTransitional } from '../../domain/instance.js';
+import type { MachineSpec, Observation, OwnedMachine, Provider } from '../../domain/provider.js';
+import type { SimulatedMachine, SimulatorStore } from '../../domain/store.js';
+import { externalIpFor, internalIpFor } from './addresses.js';
+import { KeyedLock } from './keyed-lock.js';
+import { settle, toObservation, toOwnedMachine } from './machine-state.js';
+
+export interface SimulatorOptions {
+  store: SimulatorStore;
+  clock: Clock;
+  /** How long create, start and stop take; reset and delete take half. 0 makes every transition instant. */
+  delayMs: number;
+  logger?: Logger;
+  /** Age after which a transitional marker counts as left behind by a crashed process. Default: max(3 * delayMs, 1000). */
+  staleAfterMs?: number;
+}
+
+/** The Provider, plus the changes an operator could make behind Gale's back, which tests use to check Gale notices. */
+export interface SimulatorProvider extends Provider {
+  watch(onChange: (instanceId: string) => void): () => void;
+  /** Pauses a running machine outside Gale, like `docker pause`. */
+  suspend(instanceId: string): Promise<void>;
+  /** Undoes suspend outside Gale. */
+  resume(instanceId: string): Promise<void>;
+  /** Powers a machine off outside Gale (an operator's shutdown, a host crash). */
+  powerOff(instanceId: string): Promise<void>;
+  /** Makes the machine disappear outside Gale, as if deleted by hand in the hypervisor. */
+  vanish(instanceId: string): Promise<void>;
+}
+
+/** Retrying later mends it: another process is in the middle of a transition of this machine. */
+function busy(machine: SimulatedMachine): Error {
+  return new Error(`simulator: machine ${machine.instanceId} is ${machine.status} (a transition is under way); retry later`);
+}
+
+function missing(instanceId: string, operation: string): Error {
+  return new Error(`simulator: cannot ${operation} instance ${instanceId}: it has no machine; create it first`);
+}
+
+export function createSimulatorProvider(options: SimulatorOptions): SimulatorProvider {
+  const { store, clock, delayMs, logger } = options;
+  const staleAfterMs = options.staleAfterMs ?? Math.max(3 * delayMs, 1000);
+  const lock = new KeyedLock();
+  const listeners = new Set<(instanceId: string) => void>();
+  const closing = new AbortController();
+
+  /**
+   * A transition's time passing. close() cuts it short and leaves the marker behind, as a crash would: the next
+   * process reads it as interrupted. Waiting out a long simulated delay instead would hold up shutdown.
+   */
+  const wait = async (ms: number): Promise<void> => {
+    if (ms <= 0) return;
+    try {
+      await sleep(ms, undefined, { signal: closing.signal });
+    } catch {
+      throw new Error('simulator provider closed mid-transition');
+    }
+  };
+
+  /** Runs a change with the machine to itself; nothing is changed any more once the provider is closed. */
+  function exclusive<T>(instanceId: string, work: () => Promise<T>): Promise<T> {
+    return lock.run(instanceId, async () => {
+      if (closing.signal.aborted) throw new Error('simulator provider is closed');
+      return work();
+    });
+  }
+
+  /** Inside the lock no transition of this process is running, so a transitional marker is another's or a crash's. */
+  async function load(instanceId: string): Promise<SimulatedMachine | undefined> {
+    const machine = await store.getMachine(instanceId);
+    return machine && settle(machine, clock.now(), staleAfterMs, false);
+  }
+
+  async function put(machine: SimulatedMachine, from: string): Promise<SimulatedMachine> {
+    const written = { ...machine, updatedAt: clock.now() };
+    await store.putMachine(written);
+    logger?.debug({ instanceId: machine.instanceId, from, to: machine.status }, 'simulator transition');
+    return written;
+  }
+
+  function emit(instanceId: string): void {
+    for (const listener of listeners) {
+      try {
+        listener(instanceId);
+      } catch (error) {
+        logger?.warn({ err: error, instanceId }, 'simulator watch listener failed');
+      }
+    }
+  }
+
+  /** Outside changes are instant and reported through watch, as Docker's event stream would report them. */
+  async function outside(instanceId: string, change: (machine: SimulatedMachine | undefined) => Promise<void>): Promise<void> {
+    await exclusive(instanceId, async () => change(await load(instanceId)));
+    emit(instanceId);
+  }
+
+  return {
+    name: 'simulator',
+
+    async probe(): Promise<void> {
+      if (closing.signal.aborted) throw new Error('simulator provider is closed');
+    },
+
+    async create(spec: MachineSpec): Promise<void> {
+      await exclusive(spec.instanceId, async () => {
+        if (await load(spec.instanceId)) return;
+        const made: SimulatedMachine = {
+          instanceId: spec.instanceId,
+          status: 'PROVISIONING',
+          internalIp: '',
+          externalIp: '',
+          bootCount: 0,
+          startedAt: null,
+          updatedAt: 0,
+        };
+        await put(made, 'absent');
+        await wait(delayMs);
+        await put({ ...made, status: 'TERMINATED' }, 'PROVISIONING');
+      });
+    },
+
+    async start(instanceId: string): Promise<void> {
+      await exclusive(instanceId, async () => {
+        const machine = await load(instanceId);
+        if (!machine) throw missing(instanceId, 'start');
+        if (machine.status === 'RUNNING') return;
+        if (isTransitional(machine.status)) throw busy(machine);
+        const staging = await put({ ...machine, status: 'STAGING' }, machine.status);
+        await wait(delayMs);
+        if (machine.status === 'SUSPENDED') {
+          // Resuming continues the same boot: nothing but the status changes.
+          await put({ ...staging, status: 'RUNNING' }, 'STAGING');
+          return;
+        }
+        const bootCount = machine.bootCount + 1;
+        await put(
+          {
+            ...staging,
+            status: 'RUNNING',
+            bootCount,
+            startedAt: clock.now(),
+            internalIp: machine.internalIp || internalIpFor(instanceId),
+            externalIp: externalIpFor(instanceId, bootCount),
+          },
+          'STAGING',
+        );
+      });
+    },
+
+    async stop(instanceId: string, _options: { graceMs: number }): Promise<void> {
+      // The simulated guest always shuts down within delayMs, so the grace period never runs out.
+      await exclusive(instanceId, async () => {
+        const machine = await load(instanceId);
+        if (!machine || machine.status === 'TERMINATED') return;
+        if (isTransitional(machine.status)) throw busy(machine);
+        const stopping = await put({ ...machine, status: 'STOPPING' }, machine.status);
+        await wait(delayMs);
+        await put({ ...stopping, status: 'TERMINATED', externalIp: '' }, 'STOPPING');
+      });
+    },
+
+    async reset(instanceId: string): Promise<void> {
+      await exclusive(instanceId, async () => {
+        const machine = await load(instanceId);
+        if (!machine) throw missing(instanceId, 'reset');
+        if (isTransitional(machine.status)) throw busy(machine);
+        if (machine.status !== 'RUNNING') {
+          throw new Error(`simulator: cannot reset instance ${instanceId} while it is ${machine.status}; start it first`);
+        }
+        // GCE keeps showing RUNNING through a reset, so no marker is written.
+        await wait(delayMs / 2);
+        const startedAt = Math.max(clock.now(), (machine.startedAt ?? 0) + 1);
+        await put({ ...machine, bootCount: machine.bootCount + 1, startedAt }, 'RUNNING');
+      });
+    },
+
+    async delete(instanceId: string): Promise<void> {
+      await exclusive(instanceId, async () => {
+        const machine = await load(instanceId);
+        if (!machine) return;
+        if (isTransitional(machine.status)) throw busy(machine);
+        await wait(delayMs / 2);
+        await store.deleteMachine(instanceId);
+        logger?.debug({ instanceId, from: machine.status, to: 'absent' }, 'simulator transition');
+      });
+    },
+
+    async inspect(instanceId: string): Promise<Observation | null> {
+      const machine = await store.getMachine(instanceId);
+      if (!machine) return null;
+      return toObservation(settle(machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)));
+    },
+
+    async list(): Promise<OwnedMachine[]> {
+      const now = clock.now();
+      const machines = await store.listMachines();
+      return machines.map((m) => toOwnedMachine(settle(m, now, staleAfterMs, lock.isBusy(m.instanceId))));
+    },
+
+    watch(onChange: (instanceId: string) => void): () => void {
+      listeners.add(onChange);
+      return () => {
+        listeners.delete(onChange);
+      };
+    },
+
+    async suspend(instanceId: string): Promise<void> {
+      await outside(instanceId, async (machine) => {
+        if (machine?.status !== 'RUNNING') throw new Error(`simulator: only a RUNNING machine can be suspended (${instanceId})`);
+        await put({ ...machine, status: 'SUSPENDED' }, 'RUNNING');
+      });
+    },
+
+    async resume(instanceId: string): Promise<void> {
+      await outside(instanceId, async (machine) => {
+        if (machine?.status !== 'SUSPENDED') throw new Error(`simulator: only a SUSPENDED machine can be resumed (${instanceId})`);
+        await put({ ...machine, status: 'RUNNING' }, 'SUSPENDED');
+      });
+    },
+
+    async powerOff(instanceId: string): Promise<void> {
+      await outside(instanceId, async (machine) => {
+        if (!machine) throw missing(instanceId, 'power off');
+        await put({ ...machine, status: 'TERMINATED', externalIp: '' }, machine.status);
+      });
+    },
+
+    async vanish(instanceId: string): Promise<void> {
+      await outside(instanceId, async () => {
+        await store.deleteMachine(instanceId);
+      });
+    },
+
+    async close(): Promise<void> {
+      listeners.clear();
+      closing.abort();
+      // Only the store writes already under way remain; after them nothing touches the store again.
+      await lock.drain();
+    },
+  };
+}

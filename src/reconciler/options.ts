@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import type { Provider } from '../domain/provider.js';
+import type { WorkStore } from '../domain/store.js';
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface ReconcilerOptions {
+  store: WorkStore;
+  provider: Provider;
+  clock: Clock;
+  logger: Logger;
+  /** This replica's id: leases carry it, so replicas sharing a database never work one instance at once. */
+  owner: string;
+  /** The provider image of a template (the catalog's providerImages entry); default: the template id itself. */
+  imageFor?: (templateId: string) => string;
+  pollIntervalMs?: number;
+  leaseMs?: number;
+  /** Instances worked on at once by this replica. */
+  concurrency?: number;
+  resyncIntervalMs?: number;
+  /** Handed to provider.stop: how long a guest may take to shut down before it is forced. */
+  stopGraceMs?: number;
+  backoff?: BackoffPolicy;
+  /** Retry delay while a machine is mid-transition under someone else's hand; not a failure, so not backed off. */
+  waitRetryMs?: number;
+  /** Provider steps per claim before the instance is handed back; guards against a provider that never settles. */
+  maxSteps?: number;
+  /** Jitter source, injectable so that tests can pin it. */
+  random?: () => number;
+}
+
+export type ResolvedOptions = Required<ReconcilerOptions>;
+
+export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
+  // `??` rather than spreading, so that an explicit undefined (an unset config value) keeps the default.
+  const resolved: ResolvedOptions = {
+    store: o.store,
+    provider: o.provider,
+    clock: o.clock,
+    logger: o.logger,
+    owner: o.owner,
+    imageFor: o.imageFor ?? ((templateId) => templateId),
+    pollIntervalMs: o.pollIntervalMs ?? 250,
+    leaseMs: o.leaseMs ?? 30_000,
+    concurrency: o.concurrency ?? 8,
+    resyncIntervalMs: o.resyncIntervalMs ?? 15_000,
+    stopGraceMs: o.stopGraceMs ?? 60_000,
+    backoff: o.backoff ?? { baseMs: 500, maxMs: 60_000 },
+    waitRetryMs: o.waitRetryMs ?? 500,
+    maxSteps: o.maxSteps ?? 8,
+    random: o.random ?? Math.random,
+  };
+  for (const key of ['pollIntervalMs', 'leaseMs', 'concurrency', 'resyncIntervalMs', 'maxSteps'] as const) {
+    if (!(resolved[key] > 0)) throw new Error(`reconciler option ${key} must be positive, got ${resolved[key]}`);
+  }
+  if (!resolved.owner) throw new Error('reconciler option owner must name this replica');
+  return resolved;
+}

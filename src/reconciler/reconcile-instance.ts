@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { InstanceRecord } from '../domain/instance.js';
+import { PermanentProviderError, type MachineSpec, type Observation } from '../domain/provider.js';
+import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
+import type { ClaimedInstance, ObservedState } from '../domain/store.js';
+import { backoffDelay, jittered } from './backoff.js';
+import type { ResolvedOptions } from './options.js';
+
+/** How one claim ended; for logs and tests. */
+export type Outcome = 'completed' | 'superseded' | 'purged' | 'waiting' | 'retrying' | 'abandoned' | 'lease-lost';
+
+/** Thrown at the next write once the lease was lost: from then on another replica may own the instance. */
+export class LeaseLostError extends Error {
+  constructor(instanceId: string) {
+    super(`lease on instance ${instanceId} lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock' | 'owner' | 'imageFor' | 'stopGraceMs' | 'backoff' | 'waitRetryMs' | 'maxSteps' | 'random'>;
+
+export function machineSpecOf(record: InstanceRecord, imageFor: (templateId: string) => string): MachineSpec {
+  return {
+    instanceId: record.id,
+    userId: record.userId,
+    zone: record.zone,
+    templateId: record.templateId,
+    image: imageFor(record.templateId),
+    machineType: record.machineType,
+    vcpus: record.vcpus,
+    memoryMb: record.memoryMb,
+    diskGb: record.diskGb,
+  };
+}
+
+/** No machine reads as TERMINATED with no addresses: that is what a user of a vanished or never-made machine sees. */
+export function observedStateOf(observation: Observation | null): ObservedState {
+  if (!observation) return { status: 'TERMINATED', internalIp: '', externalIp: '' };
+  return { status: observation.status, internalIp: observation.internalIp, externalIp: observation.externalIp };
+}
+
+/**
+ * Works one claimed instance toward its desired state, level-triggered: every step is chosen from a fresh observation,
+ * so that a run that died anywhere is finished by the next one from whatever it finds. The lease is checked before
+ * every write and every provider change, so that nothing is done for an instance another replica may now hold.
+ */
+export async function reconcileInstance(deps: Deps, record: ClaimedInstance, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+  const log = logger.child({ instanceId: record.id });
+  const guard = (): void => {
+    if (signal.aborted) throw new LeaseLostError(record.id);
+  };
+  try {
+    return await drive(deps, record, guard, log);
+  } catch (error) {
+    if (error instanceof LeaseLostError || signal.aborted) {
+      log.warn('work abandoned (lease lost, or this replica is stopping); no further writes for the instance');
+      return 'lease-lost';
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    // A deleted instance has no user to show a failure to: its teardown must go on until it succeeds.
+    if (error instanceof PermanentProviderError && record.deletedAt === null) {
+      log.error({ err: error }, 'provider failed permanently; the instance ends TERMINATED');
+      guard();
+      await deps.store.abandonWork(record.id, deps.owner, record.generation, message);
+      return 'abandoned';
+    }
+    const attempts = record.attempts;
+    const delayMs = backoffDelay(attempts, deps.backoff, deps.random);
+    log.warn({ err: error, attempts: attempts + 1, retryInMs: delayMs }, 'reconcile failed; will retry');
+    guard();
+    await deps.store.failWork(record.id, deps.owner, message, deps.clock.now() + delayMs);
+    return 'retrying';
+  }
+}
+
+async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log: Logger): Promise<Outcome> {
+  const { store, provider, owner } = deps;
+  const id = record.id;
+  const deleted = record.deletedAt !== null;
+  const resetRequested = record.resetRequested > record.resetApplied;
+  let resetDone = false;
+  let provisioned = record.provisioned;
+  let observed = await provider.inspect(id);
+
+  for (let step = 0; ; step++) {
+    if (observed) provisioned = true;
+    const action = nextAction({ deleted, desired: record.desired, resetPending: resetRequested && !resetDone }, observed);
+    if (action === 'done') break;
+    if (action === 'wait' || step >= deps.maxSteps) {
+      // Someone else's transition (or a crashed one not yet stale) is under way: look again soon, without backoff.
+      const reason = action === 'wait' ? `waiting for the machine to leave ${observed?.status}` : 'step limit reached';
+      log.debug({ reason }, 'reconcile deferred');
+      guard();
+      await store.failWork(id, owner, reason, deps.clock.now() + jittered(deps.waitRetryMs, deps.random));
+      return 'waiting';
+    }
+    log.debug({ action, observed: observed?.status ?? 'absent' }, 'reconcile step');
+    await act(deps, record, action, guard);
+    if (action === 'create') provisioned = true;
+    if (action === 'reset') resetDone = true;
+    observed = await provider.inspect(id);
+  }
+
+  guard();
+  if (deleted) {
+    await store.purgeDeleted(id, owner);
+    log.info('instance torn down and purged');
+    return 'purged';
+  }
+  // Stopping clears a pending reset: the next boot is fresh anyway, so the reset is as good as done.
+  const resetApplied = resetDone || record.desired === 'TERMINATED' ? record.resetRequested : record.resetApplied;
+  const caughtUp = await store.completeWork(id, owner, {
+    generation: record.generation,
+    resetApplied,
+    observed: observedStateOf(observed),
+    provisioned,
+  });
+  log.debug({ status: observed?.status ?? 'absent', caughtUp }, 'reconcile finished');
+  return caughtUp ? 'completed' : 'superseded';
+}
+
+async function act(deps: Deps, record: InstanceRecord, action: ReconcileAction, guard: () => void): Promise<void> {
+  const { store, provider, owner } = deps;
+  const id = record.id;
+  switch (action) {
+    case 'create':
+      guard();
+      await store.recordProgress(id, owner, { status: 'PROVISIONING' });
+      guard();
+      await provider.create(machineSpecOf(record, deps.imageFor));
+      guard();
+      await store.recordProgress(id, owner, { status: 'STAGING', provisioned: true });
+      return;
+    case 'start':
+      guard();
+      await store.recordProgress(id, owner, { status: 'STAGING' });
+      guard();
+      await provider.start(id);
+      return;
+    case 'stop':
+      guard();
+      await store.recordProgress(id, owner, { status: 'STOPPING' });
+      guard();
+      await provider.stop(id, { graceMs: deps.stopGraceMs });
+      return;
+    case 'reset':
+      guard();
+      await provider.reset(id);
+      return;
+    case 'delete':
+      guard();
+      await provider.delete(id);
+      return;
+    case 'wait':
+    case 'done':
+      return;
+  }
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { internalIpFor } from '../../src/providers/simulator/index.js';
+import { backoffDelay } from '../../src/reconciler/index.js';
+import { waitFor } from '../providers/temp-store.js';
+import { openHarness, type Harness } from './harness.js';
+
+describe('reconciler lifecycle (SQLite store + simulator)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await openHarness({ delayMs: 20 });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('creates, stops, starts, resets and deletes an instance', async () => {
+    const reconciler = h.reconciler();
+    reconciler.start();
+    const { id } = await h.instance();
+    reconciler.wake();
+
+    const running = await h.until(id, 'RUNNING', (r) => r?.status === 'RUNNING');
+    assert.equal(running?.internalIp, internalIpFor(id));
+    assert.match(running?.externalIp ?? '', /^34\./);
+    assert.equal(running?.provisioned, true);
+    assert.equal(running?.reconciledGeneration, running?.generation);
+    assert.deepEqual((await h.store.listOperations(id)).map((op) => [op.kind, op.state]), [['create', 'done']]);
+
+    assert.equal(await h.store.requestPowerOperation(id, undefined, 'stop', Date.now()), 'accepted');
+    reconciler.wake();
+    const stopped = await h.until(id, 'TERMINATED and caught up', (r) => r?.status === 'TERMINATED' && r.reconciledGeneration === r.generation);
+    assert.equal(stopped?.externalIp, '', 'the external IP is released');
+    assert.equal(stopped?.internalIp, internalIpFor(id), 'the internal IP is kept');
+    assert.equal((await h.sim.inspect(id))?.status, 'TERMINATED');
+
+    await h.store.requestPowerOperation(id, undefined, 'start', Date.now());
+    reconciler.wake();
+    await h.until(id, 'RUNNING again', (r) => r?.status === 'RUNNING' && r.reconciledGeneration === r.generation);
+    const bootedAt = (await h.sim.inspect(id))?.startedAt;
+
+    await h.store.requestPowerOperation(id, undefined, 'reset', Date.now());
+    reconciler.wake();
+    const reset = await h.until(id, 'reset applied', (r) => r !== undefined && r.resetApplied === r.resetRequested && r.reconciledGeneration === r.generation);
+    assert.equal(reset?.status, 'RUNNING');
+    assert.equal(reset?.resetRequested, 1);
+    const afterReset = await h.sim.inspect(id);
+    assert.equal(afterReset?.status, 'RUNNING');
+    assert.notEqual(afterReset?.startedAt, bootedAt, 'a reset boots the machine again');
+
+    await h.store.deleteInstance(id, undefined, Date.now());
+    reconciler.wake();
+    await h.until(id, 'gone from the API', (r) => r === undefined);
+    await waitPurged(h, id);
+    assert.equal(await h.sim.inspect(id), null, 'the machine is gone');
+    const ops = await h.store.listOperations(id);
+    assert.ok(ops.every((op) => op.state === 'done'), JSON.stringify(ops));
+  });
+
+  it('works claimed instances to the end in runOnce', async () => {
+    const reconciler = h.reconciler();
+    const a = await h.instance();
+    const b = await h.instance();
+    assert.equal(await reconciler.runOnce(), 2);
+    for (const { id } of [a, b]) assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
+    assert.equal(await reconciler.runOnce(), 0, 'nothing is due once caught up');
+    assert.equal(await h.store.countPendingWork(Date.now()), 0);
+  });
+
+  it('shows the step under way while the provider works', async () => {
+    const slow = await openHarness({ delayMs: 300 });
+    try {
+      const reconciler = slow.reconciler();
+      const { id } = await slow.instance();
+      const work = reconciler.runOnce();
+      await slow.until(id, 'STAGING', (r) => r?.status === 'STAGING');
+      await work;
+      assert.equal((await slow.store.getInstance(id))?.status, 'RUNNING');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('tears down an instance deleted before its machine was made', async () => {
+    const reconciler = h.reconciler();
+    const { id } = await h.instance();
+    await h.store.deleteInstance(id, undefined, Date.now());
+    reconciler.start();
+    await waitPurged(h, id);
+    assert.equal(await h.sim.inspect(id), null);
+  });
+});
+
+describe('backoff', () => {
+  it('doubles from the base, is capped, and keeps at least half of each step', () => {
+    const policy = { baseMs: 500, maxMs: 60_000 };
+    assert.equal(backoffDelay(0, policy, () => 0), 250);
+    assert.equal(backoffDelay(0, policy, () => 1), 500);
+    assert.equal(backoffDelay(3, policy, () => 1), 4000);
+    assert.equal(backoffDelay(20, policy, () => 1), 60_000);
+    assert.equal(backoffDelay(1000, policy, () => 0), 30_000);
+  });
+});
+
+async function waitPurged(h: Harness, id: string): Promise<void> {
+  await waitFor(`${id} to be purged`, async () => ((await h.store.listForResync(Date.now())).some((row) => row.id === id) ? undefined : true));
+}
