@@ -1,0 +1,272 @@
+import type Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import {
+  PermanentProviderError,
+  type MachineSpec,
+  type Observation,
+  type OwnedMachine,
+  type Provider,
+} from '../../domain/provider.js';
+import { containerConfig } from './container-config.js';
+import { EndpointSet, type Endpoint, type EndpointConfig } from './endpoints.js';
+import { describeEngineError, engineMessage, isConflict, isNotModified, statusCodeOf } from './errors.js';
+import { ContainerLocator } from './locator.js';
+import { probeEndpoints } from './probe.js';
+import { ensureImage } from './pull.js';
+import { LABELS, containerName, isOurs, observeInspect, observeSummary } from './observe.js';
+import { DiskLimits } from './storage.js';
+import { watchEndpoints } from './watch.js';
+
+export interface DockerProviderOptions {
+  /** Zone name (or '*' for every other zone) to engine: dockerode options, a socket path, or tcp://host:port. */
+  endpoints: Record<string, EndpointConfig>;
+  /** Written on every container; only containers bearing it are ever listed, changed or removed. */
+  installationId: string;
+  /** Network to attach containers to; unset or '' (as the config file writes it) means the default bridge. */
+  network?: string;
+  /** Reported as externalIp; '' when unset. */
+  publishHost?: string;
+  /** Also set as the container's StopTimeout, so a `docker stop` from outside is as patient as Gale. */
+  stopGraceMs?: number;
+  pullTimeoutMs?: number;
+  logger: Logger;
+  /** Policy for the reconciler: recreate a vanished container whose instance should be RUNNING. */
+  recreateVanished?: boolean;
+}
+
+export interface DockerProvider extends Provider {
+  readonly name: 'docker';
+  readonly recreateVanished: boolean;
+  /** Always present here: Docker has an event stream. */
+  watch(onChange: (instanceId: string) => void): () => void;
+}
+
+const DEFAULT_STOP_GRACE_MS = 60_000;
+const DEFAULT_PULL_TIMEOUT_MS = 10 * 60_000;
+const START_AFTER_KILL_ATTEMPTS = 5;
+
+export function createDockerProvider(options: DockerProviderOptions): DockerProvider {
+  return new DockerProviderImpl(options);
+}
+
+class DockerProviderImpl implements DockerProvider {
+  readonly name = 'docker' as const;
+  readonly recreateVanished: boolean;
+  private readonly endpoints: EndpointSet;
+  private readonly locator: ContainerLocator;
+  private readonly disks: DiskLimits;
+  private readonly logger: Logger;
+  private readonly publishHost: string;
+  private readonly network: string | undefined;
+  private readonly stopGraceMs: number;
+  private readonly pullTimeoutMs: number;
+  private readonly unwatchers = new Set<() => void>();
+
+  constructor(private readonly options: DockerProviderOptions) {
+    if (options.installationId.trim() === '') throw new Error('docker provider: installationId must not be empty');
+    this.logger = options.logger.child({ provider: 'docker' });
+    this.endpoints = new EndpointSet(options.endpoints);
+    this.locator = new ContainerLocator(this.endpoints, options.installationId, this.logger);
+    this.disks = new DiskLimits(this.logger);
+    this.publishHost = options.publishHost ?? '';
+    this.network = options.network === '' ? undefined : options.network;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+    this.recreateVanished = options.recreateVanished ?? false;
+  }
+
+  probe(): Promise<void> {
+    return probeEndpoints(this.endpoints.all(), this.network);
+  }
+
+  async create(spec: MachineSpec): Promise<void> {
+    const endpoint = this.endpoints.forZone(spec.zone);
+    if (await this.adoptExisting(endpoint, spec.instanceId)) return;
+    await ensureImage({
+      docker: endpoint.docker,
+      endpoint: endpoint.name,
+      image: spec.image,
+      timeoutMs: this.pullTimeoutMs,
+      logger: this.logger,
+    });
+    let storageOpt: Record<string, string> | undefined;
+    try {
+      storageOpt = await this.disks.storageOpt(endpoint, spec.diskGb);
+    } catch (error) {
+      throw describeEngineError(endpoint.name, 'info', error);
+    }
+    try {
+      await endpoint.docker.createContainer(
+        containerConfig(spec, {
+          installationId: this.options.installationId,
+          network: this.network,
+          stopGraceMs: this.stopGraceMs,
+          storageOpt,
+        }),
+      );
+    } catch (error) {
+      if (storageOpt && statusCodeOf(error) !== undefined && this.disks.isRefusal(error)) {
+        this.disks.markRefused(endpoint, engineMessage(error));
+        return this.create(spec);
+      }
+      // Another create for the same instance won the race: adopt its container if it is ours.
+      if (isConflict(error) && (await this.adoptExisting(endpoint, spec.instanceId))) return;
+      throw this.createError(endpoint, spec, error);
+    }
+    this.locator.remember(spec.instanceId, endpoint);
+    this.logger.info({ instanceId: spec.instanceId, endpoint: endpoint.name, image: spec.image }, 'container created');
+  }
+
+  async start(instanceId: string): Promise<void> {
+    const { endpoint, info } = await this.mustLocate(instanceId, 'start');
+    const container = endpoint.docker.getContainer(info.Id);
+    // A paused container is started by thawing it; Docker refuses a plain start.
+    if (info.State.Paused) return this.call(endpoint, `unpause ${info.Name}`, () => container.unpause());
+    if (info.State.Running) return;
+    await this.call(endpoint, `start ${info.Name}`, () => container.start());
+  }
+
+  async stop(instanceId: string, { graceMs }: { graceMs: number }): Promise<void> {
+    const found = await this.locator.locate(instanceId);
+    if (!found || !(found.info.State.Running || found.info.State.Paused)) return; // already down
+    const { endpoint, info } = found;
+    const container = endpoint.docker.getContainer(info.Id);
+    // A frozen process cannot run its SIGTERM handler; Docker would go straight to SIGKILL. Thaw it first.
+    if (info.State.Paused) await this.call(endpoint, `unpause ${info.Name}`, () => container.unpause());
+    const t = Math.max(0, Math.ceil((Number.isFinite(graceMs) ? graceMs : this.stopGraceMs) / 1000));
+    // Docker sends the image's stop signal (SIGTERM), waits t seconds, then SIGKILL, and answers once it is down.
+    await this.call(endpoint, `stop ${info.Name}`, () => container.stop({ t }));
+  }
+
+  async reset(instanceId: string): Promise<void> {
+    const { endpoint, info } = await this.mustLocate(instanceId, 'reset');
+    const container = endpoint.docker.getContainer(info.Id);
+    if (info.State.Running || info.State.Paused) {
+      try {
+        await container.kill({ signal: 'SIGKILL' });
+      } catch (error) {
+        // 409: it went down on its own meanwhile, which is what we wanted.
+        if (!isConflict(error)) throw describeEngineError(endpoint.name, `kill ${info.Name}`, error);
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await container.start();
+        return;
+      } catch (error) {
+        if (isNotModified(error)) return;
+        // The engine can still be tearing the killed process down for a moment; a conflict then is transient.
+        if (!isConflict(error) || attempt >= START_AFTER_KILL_ATTEMPTS) {
+          throw describeEngineError(endpoint.name, `start ${info.Name} after kill`, error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  async delete(instanceId: string): Promise<void> {
+    const found = await this.locator.locate(instanceId);
+    if (!found) return;
+    const { endpoint, info } = found;
+    try {
+      // v: anonymous volumes die with the machine, as a VM's boot disk does.
+      await endpoint.docker.getContainer(info.Id).remove({ force: true, v: true });
+    } catch (error) {
+      const status = statusCodeOf(error);
+      // 404: already gone. 409: a removal is already under way.
+      if (status !== 404 && status !== 409) throw describeEngineError(endpoint.name, `remove ${info.Name}`, error);
+    }
+    this.locator.forget(instanceId);
+    this.logger.info({ instanceId, endpoint: endpoint.name }, 'container removed');
+  }
+
+  async inspect(instanceId: string): Promise<Observation | null> {
+    const found = await this.locator.locate(instanceId);
+    return found ? observeInspect(found.info, this.network, this.publishHost) : null;
+  }
+
+  async list(): Promise<OwnedMachine[]> {
+    const perEndpoint = await Promise.all(this.endpoints.all().map((endpoint) => this.listOn(endpoint)));
+    return perEndpoint.flat();
+  }
+
+  watch(onChange: (instanceId: string) => void): () => void {
+    const unwatch = watchEndpoints({
+      endpoints: this.endpoints.all(),
+      installationId: this.options.installationId,
+      logger: this.logger,
+      onChange,
+    });
+    this.unwatchers.add(unwatch);
+    return () => {
+      this.unwatchers.delete(unwatch);
+      unwatch();
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const unwatch of this.unwatchers) unwatch();
+    this.unwatchers.clear();
+  }
+
+  private async listOn(endpoint: Endpoint): Promise<OwnedMachine[]> {
+    let containers: Dockerode.ContainerInfo[];
+    try {
+      containers = await endpoint.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.installation}=${this.options.installationId}`] },
+      });
+    } catch (error) {
+      // Never answer a partial list: a missing endpoint's machines would look like vanished ones.
+      throw describeEngineError(endpoint.name, 'list containers', error);
+    }
+    const machines: OwnedMachine[] = [];
+    for (const container of containers) {
+      if (!isOurs(container.Labels, this.options.installationId)) continue;
+      const instanceId = container.Labels[LABELS.instanceId]!;
+      this.locator.remember(instanceId, endpoint);
+      machines.push({ instanceId, ...observeSummary(container, this.network, this.publishHost) });
+    }
+    return machines;
+  }
+
+  /** True when our container for the instance already exists there; a foreign one by that name is permanent trouble. */
+  private async adoptExisting(endpoint: Endpoint, instanceId: string): Promise<boolean> {
+    const existing = await this.locator.inspectByName(endpoint, instanceId);
+    if (!existing) return false;
+    if (!this.locator.isOurs(existing)) {
+      throw new PermanentProviderError(
+        `docker endpoint ${endpoint.name} already has a container named ${containerName(instanceId)} that this Gale installation did not create; Gale leaves it alone`,
+      );
+    }
+    this.locator.remember(instanceId, endpoint);
+    return true;
+  }
+
+  /** 4xx answers to a create (bad limits, missing network, image gone) will not mend by retrying; 5xx and I/O may. */
+  private createError(endpoint: Endpoint, spec: MachineSpec, error: unknown): Error {
+    const status = statusCodeOf(error);
+    if (status !== undefined && status >= 400 && status < 500) {
+      return new PermanentProviderError(
+        `docker endpoint ${endpoint.name} refused to create the container for ${spec.instanceId}: ${engineMessage(error)}`,
+        { cause: error },
+      );
+    }
+    return describeEngineError(endpoint.name, `create ${containerName(spec.instanceId)}`, error);
+  }
+
+  private async mustLocate(instanceId: string, operation: string) {
+    const found = await this.locator.locate(instanceId);
+    if (!found) throw new Error(`cannot ${operation} instance ${instanceId}: no container ${containerName(instanceId)} exists`);
+    return found;
+  }
+
+  /** Runs one Engine API call; 304 (already in that state) counts as success. */
+  private async call(endpoint: Endpoint, operation: string, run: () => Promise<unknown>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      if (!isNotModified(error)) throw describeEngineError(endpoint.name, operation, error);
+    }
+  }
+}
