@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import type { Provider } from './domain/provider.js';
 import type { Store } from './domain/store.js';
 import { createLogger, type Logger } from './logger.js';
+import { GaleMetrics } from './observability/metrics.js';
 import { createProvider } from './providers/registry.js';
 import { createReconciler, type Reconciler } from './reconciler/index.js';
 import { openStore } from './store/index.js';
@@ -21,6 +22,7 @@ export interface GaleServer {
   provider: Provider;
   reconciler: Reconciler;
   logger: Logger;
+  metrics: GaleMetrics;
   /** Stops taking requests, lets in-flight ones finish, brings the reconciler to a safe point, closes the store. */
   close(): Promise<void>;
 }
@@ -34,6 +36,15 @@ export interface StartOptions {
   replicaId?: string;
 }
 
+/** The store the configuration names: PostgreSQL when databaseUrl is set, else SQLite under dataDir. */
+export function openConfiguredStore(config: Config): Promise<Store> {
+  return openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl || undefined,
+    schema: config.databaseSchema || undefined,
+  });
+}
+
 /** The composition root: everything is built here, once, and nowhere else. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<GaleServer> {
   const clock = options.clock ?? systemClock;
@@ -41,7 +52,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const replicaId = options.replicaId ?? `gale-${process.pid}-${randomUUID().slice(0, 8)}`;
   const catalog = new CatalogIndex(config.catalog);
 
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl || undefined });
+  const store = await openConfiguredStore(config);
   const provider = createProvider(config.provider, { store, clock, simulatorDelayMs: config.simulator.delayMs, logger });
   const reconciler = createReconciler({
     store,
@@ -66,7 +77,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     clock,
     onWorkQueued: () => reconciler.wake(),
   };
-  const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes });
+  const metrics = new GaleMetrics(
+    { queueDepth: () => store.countPendingWork(clock.now()), instancesByStatus: () => store.countInstancesByStatus() },
+    provider.name,
+  );
+  const readiness = { store: () => store.ping(), provider: () => provider.probe() };
+  const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, metrics, readiness });
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('://[::1]', '://localhost');
@@ -86,5 +102,5 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })();
     return closing;
   };
-  return { url, app, store, provider, reconciler, logger, close };
+  return { url, app, store, provider, reconciler, logger, metrics, close };
 }

@@ -1,4 +1,5 @@
 import { forbidden } from '../domain/errors.js';
+import type { GaleMetrics } from '../observability/metrics.js';
 import { RateLimitedError, type LimitState } from './request-limiter.js';
 import { tierOf, type ApiServices, type GaleApp } from './services.js';
 
@@ -13,17 +14,19 @@ function setLimitHeaders(reply: { header(name: string, value: string | number): 
  * anything about the API's validation without credentials, and abusive callers are refused cheaply.
  * Compute admins on admin routes bypass the rate limit, as the family documents.
  */
-export function registerAccessControl(app: GaleApp, services: ApiServices): void {
+export function registerAccessControl(app: GaleApp, services: ApiServices, metrics: GaleMetrics): void {
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
     const principal = await services.authenticator.authenticate(request.headers);
     request.principal = principal;
     if (access === 'admin' && principal.isAdmin) return;
+    const tier = tierOf(services, principal.user.tier);
     try {
-      setLimitHeaders(reply, await services.limiter.consume(principal.user.id, tierOf(services, principal.user.tier)));
+      setLimitHeaders(reply, await services.limiter.consume(principal.user.id, tier));
     } catch (error) {
       if (error instanceof RateLimitedError) {
+        metrics.rateLimitRejections.inc({ tier: tier.name });
         setLimitHeaders(reply, error.state);
         reply.header('Retry-After', error.state.resetSeconds);
       }

@@ -7,7 +7,9 @@ import { ErrorEnvelopeSchema } from '../contracts/error.js';
 import { InstanceSchema } from '../contracts/instance.js';
 import { QuotasSchema } from '../contracts/quota.js';
 import { POWER_OPERATIONS } from '../domain/instance.js';
+import type { GaleMetrics } from '../observability/metrics.js';
 import { registerErrorHandling } from './error-handling.js';
+import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerAccessControl } from './access-control.js';
 import { registerAdminListInstances } from './routes/admin-list-instances.js';
 import { registerCreateInstance } from './routes/create-instance.js';
@@ -23,6 +25,8 @@ export const API_BASE = '/api/compute/v1';
 export interface AppOptions {
   logger: FastifyBaseLogger;
   bodyLimitBytes: number;
+  metrics: GaleMetrics;
+  readiness: ReadinessChecks;
 }
 
 export async function buildApp(services: ApiServices, options: AppOptions): Promise<GaleApp> {
@@ -62,8 +66,9 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
 
-  registerErrorHandling(app);
-  registerAccessControl(app, services);
+  registerErrorHandling(app, options.metrics, services);
+  registerAccessControl(app, services, options.metrics);
+  registerOperability(app, options.readiness, options.metrics);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,7 +1,8 @@
 import type { FastifyError } from 'fastify';
 import { GaleError } from '../domain/errors.js';
 import { sendError, type ApiErrorCode } from './error-envelope.js';
-import type { GaleApp } from './services.js';
+import type { GaleMetrics } from '../observability/metrics.js';
+import { tierOf, type ApiServices, type GaleApp } from './services.js';
 
 /** Fastify's own client errors (bad JSON, body too large, …) carry a status; map it to our codes. */
 function codeForStatus(status: number): ApiErrorCode {
@@ -45,7 +46,7 @@ interface RoutePattern {
   pattern: RegExp;
 }
 
-export function registerErrorHandling(app: GaleApp): void {
+export function registerErrorHandling(app: GaleApp, metrics: GaleMetrics, services: Pick<ApiServices, 'tiers' | 'defaultTier'>): void {
   const routes: RoutePattern[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -55,6 +56,9 @@ export function registerErrorHandling(app: GaleApp): void {
 
   app.setErrorHandler((error: FastifyError | GaleError, request, reply) => {
     if (error instanceof GaleError) {
+      if (error.code === 'quota_exceeded' && request.principal) {
+        metrics.quotaRejections.inc({ tier: tierOf(services, request.principal.user.tier).name });
+      }
       if (error.code === 'internal') request.log.error({ err: error }, 'internal error');
       return sendError(reply, error.code, error.message);
     }

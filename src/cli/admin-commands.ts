@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { formatTimestamp, systemClock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
-import { openStore } from '../store/index.js';
+import { openConfiguredStore } from '../main.js';
 
 /**
  * `gale admin …` works straight on the store (the same data directory or database as the server),
@@ -12,7 +12,7 @@ import { openStore } from '../store/index.js';
  */
 async function withStore<T>(run: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl || undefined });
+  const store = await openConfiguredStore(config);
   try {
     return await run(store, config);
   } finally {

@@ -10,6 +10,7 @@ export function defaultConfig(): Config {
     port: 8080,
     dataDir: './data',
     databaseUrl: '',
+    databaseSchema: '',
     redisUrl: '',
     provider: 'simulator',
     simulator: { delayMs: 2000 },
@@ -55,6 +56,7 @@ export function configFromEnv(env: Env): ConfigOverrides {
   if (str('GALE_PORT')) out.port = parseInteger('GALE_PORT', str('GALE_PORT')!);
   if (str('GALE_DATA_DIR')) out.dataDir = str('GALE_DATA_DIR');
   if (str('GALE_DATABASE_URL')) out.databaseUrl = str('GALE_DATABASE_URL');
+  if (str('GALE_DATABASE_SCHEMA')) out.databaseSchema = str('GALE_DATABASE_SCHEMA');
   if (str('GALE_REDIS_URL')) out.redisUrl = str('GALE_REDIS_URL');
   if (str('GALE_PROVIDER')) out.provider = str('GALE_PROVIDER');
   if (str('GALE_SIM_DELAY_MS')) out.simulator = { delayMs: parseInteger('GALE_SIM_DELAY_MS', str('GALE_SIM_DELAY_MS')!) };

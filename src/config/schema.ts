@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   /** postgres://… selects PostgreSQL; empty keeps the embedded SQLite store under dataDir. */
   databaseUrl: Type.String(),
+  /** PostgreSQL schema to keep Gale's tables in (created if missing); empty means the server's default (public). */
+  databaseSchema: Type.String({ pattern: '^$|^[a-z_][a-z0-9_]{0,62}$' }),
   /** redis://… shares rate-limit state between replicas. */
   redisUrl: Type.String(),
   provider: Type.String({ minLength: 1 }),

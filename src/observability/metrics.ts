@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricSources {
+  /** Instances whose reconciler work is due or under way. */
+  queueDepth(): Promise<number>;
+  /** Live instances counted by status. */
+  instancesByStatus(): Promise<Array<{ status: string; count: number }>>;
+}
+
+/**
+ * Gale's Prometheus metrics, one registry per server (so tests and several servers in one process do not
+ * share counters). Gauges that reflect the store are read when scraped, never maintained by hand.
+ */
+export class GaleMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly rateLimitRejections: Counter<'tier'>;
+  readonly quotaRejections: Counter<'tier'>;
+  readonly reconcileOutcomes: Counter<'action' | 'outcome'>;
+
+  constructor(sources: MetricSources, providerName: string) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'gale_process_' });
+    this.httpRequests = new Counter({
+      name: 'gale_http_requests_total',
+      help: 'HTTP requests answered, by route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'gale_http_request_duration_seconds',
+      help: 'Time to answer HTTP requests',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.rateLimitRejections = new Counter({ name: 'gale_rate_limit_rejections_total', help: 'Requests refused with 429', labelNames: ['tier'], registers });
+    this.quotaRejections = new Counter({ name: 'gale_quota_rejections_total', help: 'Creates refused for quota', labelNames: ['tier'], registers });
+    this.reconcileOutcomes = new Counter({
+      name: 'gale_reconciler_operations_total',
+      help: 'Reconciler work items finished, by outcome',
+      labelNames: ['action', 'outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'gale_reconciler_queue_depth',
+      help: 'Instances with reconciler work due or under way',
+      registers,
+      async collect() {
+        this.set(await sources.queueDepth());
+      },
+    });
+    new Gauge({
+      name: 'gale_instances',
+      help: 'Live instances by status and provider',
+      labelNames: ['status', 'provider'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { status, count } of await sources.instancesByStatus()) this.set({ status, provider: providerName }, count);
+      },
+    });
+  }
+}
