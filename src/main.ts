@@ -53,7 +53,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const catalog = new CatalogIndex(config.catalog);
 
   const store = await openConfiguredStore(config);
-  const provider = createProvider(config.provider, { store, clock, simulatorDelayMs: config.simulator.delayMs, logger });
+  const provider = createProvider(config.provider, {
+    store,
+    clock,
+    logger,
+    simulatorDelayMs: config.simulator.delayMs,
+    installationId: await store.installationId(),
+    docker: config.docker,
+    stopGraceMs: config.reconciler.stopGraceMs,
+  });
   const reconciler = createReconciler({
     store,
     provider,

@@ -86,6 +86,8 @@ export interface InstanceStore {
   /** Marks the instance deleted (gone from the API at once) and due for teardown. Raises not_found. */
   deleteInstance(id: string, ownerId: string | undefined, now: number): Promise<void>;
   getUsage(userId: string): Promise<Usage>;
+  /** Live instances counted by status, for metrics. */
+  countInstancesByStatus(): Promise<Array<{ status: string; count: number }>>;
 }
 
 export interface Operation {
@@ -118,10 +120,16 @@ export interface ObservedState {
   externalIp: string;
 }
 
+/** A leased instance as the reconciler receives it: the record plus the failures so far, its backoff input. */
+export interface ClaimedInstance extends InstanceRecord {
+  /** Consecutive failed attempts (failWork) since the work last succeeded. */
+  attempts: number;
+}
+
 /** The reconciler's side. Every write is fenced by the lease owner, so a replica whose lease expired cannot clobber. */
 export interface WorkStore {
-  /** Leases up to limit instances whose work is due (work_due_at <= now and no live lease). */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<InstanceRecord[]>;
+  /** Leases up to limit instances whose work is due (work_due_at <= now and no live lease), deleted ones included. */
+  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]>;
   /** Extends the leases owner still holds; returns the ids it no longer holds. */
   renewLeases(ids: string[], owner: string, until: number): Promise<string[]>;
   /** Shows a step under way (PROVISIONING, STAGING, STOPPING) and facts learnt on the way. */

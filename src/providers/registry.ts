@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider } from '../domain/provider.js';
 import type { Store } from '../domain/store.js';
+import { createDockerProvider } from './docker/index.js';
 import { createSimulatorProvider } from './simulator/index.js';
 
 /** Everything any provider may need; each factory takes only what it uses. */
@@ -10,8 +11,11 @@ export interface ProviderDeps {
   clock: Clock;
   simulatorDelayMs: number;
   logger: Logger;
-  /** A Docker client (dockerode) for the docker provider; unknown here so that the registry needs no Docker types. */
-  docker?: unknown;
+  /** Labels every machine a provider makes, so that installations sharing a backend never touch each other's. */
+  installationId: string;
+  docker: { endpoints: Record<string, string>; publishHost: string; network: string; recreateVanished: boolean };
+  /** Time a guest gets to shut down gracefully before it is forced off. */
+  stopGraceMs: number;
 }
 
 type ProviderFactory = (deps: ProviderDeps) => Provider;
@@ -24,6 +28,13 @@ const FACTORIES: Readonly<Record<string, ProviderFactory>> = {
       clock: deps.clock,
       delayMs: deps.simulatorDelayMs,
       logger: deps.logger.child({ provider: 'simulator' }),
+    }),
+  docker: (deps) =>
+    createDockerProvider({
+      ...deps.docker,
+      installationId: deps.installationId,
+      stopGraceMs: deps.stopGraceMs,
+      logger: deps.logger.child({ provider: 'docker' }),
     }),
 };
 

@@ -30,6 +30,11 @@ export function templateFor(backend: Backend): string {
   return backend.provider === 'docker' ? 'busybox-micro' : 'ubuntu-22-standard';
 }
 
+/** A template on a 2-vCPU e2-micro with a 10 GB disk: a pro user fits 3 of them by the instance quota alone. */
+export function smallTemplateFor(backend: Backend): string {
+  return backend.provider === 'docker' ? 'busybox-micro' : 'debian-12-micro';
+}
+
 export interface TestGale {
   url: string;
   server: GaleServer;

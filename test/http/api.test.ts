@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError, call, eventually, type Credentials } from '../helpers/http.js';
-import { backendName, backends, startTestGale, templateFor, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, smallTemplateFor, startTestGale, templateFor, type TestGale } from '../helpers/gale.js';
 import { unavailable } from '../helpers/backends.js';
 
 interface Instance {
@@ -26,6 +26,7 @@ for (const backend of backends()) {
     let alice: Credentials;
     let bob: Credentials;
     const template = templateFor(backend);
+    const small = smallTemplateFor(backend);
     const api = <T = unknown>(method: string, path: string, headers: Record<string, string>, body?: unknown) =>
       call<T>(gale.url, method, `${V1}${path}`, { headers, body });
     const create = (who: Credentials, body: unknown = { template_id: template }) => api<Instance>('POST', '/instances', who.bearer, body);
@@ -224,7 +225,7 @@ for (const backend of backends()) {
 
     test('concurrent creates never exceed the quota', async () => {
       const racer = await gale.user('pro');
-      const answers = await Promise.all(Array.from({ length: 20 }, () => create(racer, { template_id: 'debian-12-micro' })));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => create(racer, { template_id: small })));
       const codes = answers.map((a) => a.status).sort();
       assert.equal(codes.filter((c) => c === 201).length, 3, `codes: ${codes.join(',')}`);
       assert.equal(codes.filter((c) => c === 403).length, 17);
@@ -252,7 +253,7 @@ for (const backend of backends()) {
       const admin = await gale.user('free', { admin: true });
       const owner = await gale.user('pro');
       const made: Instance[] = [];
-      for (let n = 0; n < 3; n++) made.push((await create(owner, { template_id: 'debian-12-micro' })).body);
+      for (let n = 0; n < 3; n++) made.push((await create(owner, { template_id: small })).body);
       const page = await api<{ pages: number; items: number; instances: Instance[] }>('GET', `/admin/instances?userID=${owner.userId}&pageSize=2`, admin.bearer);
       assert.equal(page.status, 200);
       assert.equal(page.body.items, 3);
@@ -260,9 +261,11 @@ for (const backend of backends()) {
       assert.deepEqual(page.body.instances.map((i) => i.id), [made[2]!.id, made[1]!.id]);
       const second = await api<{ instances: Instance[] }>('GET', `/admin/instances?userID=${owner.userId}&limit=2&page=2`, admin.bearer);
       assert.deepEqual(second.body.instances.map((i) => i.id), [made[0]!.id]);
-      const byZone = await api<{ items: number }>('GET', `/admin/instances?userID=${owner.userId}&zone=us-central1-a`, admin.bearer);
-      assert.equal(byZone.body.items, 0);
-      const byTemplate = await api<{ items: number }>('GET', `/admin/instances?templateID=debian-12-micro&userID=${owner.userId}`, admin.bearer);
+      const byZone = await api<{ items: number }>('GET', `/admin/instances?userID=${owner.userId}&zone=${made[0]!.zone}`, admin.bearer);
+      assert.equal(byZone.body.items, 3);
+      const elsewhere = await api<{ items: number }>('GET', `/admin/instances?userID=${owner.userId}&zone=asia-east1-a`, admin.bearer);
+      assert.equal(elsewhere.body.items, 0);
+      const byTemplate = await api<{ items: number }>('GET', `/admin/instances?templateID=${small}&userID=${owner.userId}`, admin.bearer);
       assert.equal(byTemplate.body.items, 3);
       assertError(await api('GET', '/admin/instances?page=0', admin.bearer), 400, 'invalid_request');
       assertError(await api('GET', '/admin/instances?pageSize=abc', admin.bearer), 400, 'invalid_request');

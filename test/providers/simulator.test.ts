@@ -183,12 +183,20 @@ describe('provider registry', () => {
   it('makes the simulator and names the known providers for anything else', async () => {
     const temp = await openTempStore();
     try {
-      const deps = { store: temp.store, clock: systemClock, simulatorDelayMs: 0, logger: pino({ level: 'silent' }) };
+      const deps = {
+        store: temp.store,
+        clock: systemClock,
+        simulatorDelayMs: 0,
+        logger: pino({ level: 'silent' }),
+        installationId: 'test-installation',
+        docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
+        stopGraceMs: 1000,
+      };
       const provider = createProvider('simulator', deps);
       assert.equal(provider.name, 'simulator');
       await provider.probe();
-      assert.deepEqual(KNOWN_PROVIDERS, ['simulator']);
-      assert.throws(() => createProvider('vmware', deps), /unknown provider "vmware"; known providers: simulator/);
+      assert.deepEqual(KNOWN_PROVIDERS, ['simulator', 'docker']);
+      assert.throws(() => createProvider('vmware', deps), /unknown provider "vmware"; known providers: simulator, docker/);
       assert.throws(() => createProvider('toString', deps), /unknown provider/);
       await provider.close();
     } finally {

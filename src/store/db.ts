@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../domain/clock.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * What the shared data-access code needs from an engine. The engine files (sqlite.ts, postgres.ts) build it;
+ * everything else is written once against it.
+ */
+export interface Db {
+  readonly dialect: DialectName;
+  /** For reads outside a transaction. Never write through it: writes must go through write(). */
+  readonly kysely: Kysely<Database>;
+  readonly clock: Clock;
+  /**
+   * Runs fn in one write transaction. SQLite: BEGIN IMMEDIATE, so the transaction holds the database's
+   * write lock from its first read and two processes can never both act on the same snapshot.
+   * PostgreSQL: READ COMMITTED plus explicit row locks (see lockRows), retried on serialization failures
+   * and deadlocks, so fn must be safe to run again.
+   */
+  write<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * True when reads inside write() must lock the rows they decide on (SELECT … FOR UPDATE). SQLite has no
+   * row locks and needs none: its write transaction already excludes every other writer.
+   */
+  readonly lockRows: boolean;
+}
+
+interface CodedError {
+  code?: unknown;
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as CodedError).code : undefined;
+}
+
+/** A UNIQUE or PRIMARY KEY violation on either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** PostgreSQL errors after which running the whole transaction again is the documented remedy. */
+export function isRetryableTransactionError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === '40001' || code === '40P01';
+}

@@ -1,0 +1,23 @@
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../domain/store.js';
+import { openPostgresStore } from './postgres.js';
+import { openSqliteStore } from './sqlite.js';
+
+export { openPostgresStore, type PostgresStoreOptions } from './postgres.js';
+export { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
+
+export interface StoreOptions {
+  /** Where the SQLite database lives (<dataDir>/gale.db) when no databaseUrl is given. */
+  dataDir: string;
+  /** A PostgreSQL URL; when set (non-empty) it wins over dataDir. */
+  databaseUrl?: string;
+  /** PostgreSQL only: the schema to keep Gale's tables in (created if missing); the search_path's first otherwise. */
+  schema?: string;
+  clock?: Clock;
+}
+
+/** Opens the configured store and brings its schema up to date. */
+export function openStore(options: StoreOptions): Promise<Store> {
+  if (options.databaseUrl) return openPostgresStore({ url: options.databaseUrl, schema: options.schema, clock: options.clock });
+  return openSqliteStore({ dataDir: options.dataDir, clock: options.clock });
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Store } from '../domain/store.js';
+import type { Db } from './db.js';
+import { instanceStore } from './instances.js';
+import { listOperations } from './operations.js';
+import { simulatorStore } from './simulated-machines.js';
+import { userStore } from './users.js';
+import { workClaims } from './work-claims.js';
+import { workResults } from './work-results.js';
+
+const INSTALLATION_ID_KEY = 'installation_id';
+
+/**
+ * The Store both engines share: each concern lives in its own module and is assembled here. close is the
+ * engine's own teardown (it knows what else it opened besides the Kysely instance).
+ */
+export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
+  let installationId: string | undefined;
+  let closed: Promise<void> | undefined;
+
+  return {
+    dialect: db.dialect,
+    ...userStore(db),
+    ...instanceStore(db),
+    ...workClaims(db),
+    ...workResults(db),
+    ...simulatorStore(db),
+    listOperations: (instanceId: string) => listOperations(db, instanceId),
+
+    async installationId(): Promise<string> {
+      if (installationId) return installationId;
+      // Insert-or-ignore then read: whichever process got there first wins, all of them read the same id.
+      await db.write((trx) =>
+        trx
+          .insertInto('meta')
+          .values({ key: INSTALLATION_ID_KEY, value: randomUUID() })
+          .onConflict((oc) => oc.column('key').doNothing())
+          .execute(),
+      );
+      const row = await db.kysely.selectFrom('meta').select('value').where('key', '=', INSTALLATION_ID_KEY).executeTakeFirstOrThrow();
+      installationId = row.value;
+      return installationId;
+    },
+
+    async ping(): Promise<void> {
+      await sql`select 1`.execute(db.kysely);
+    },
+
+    close(): Promise<void> {
+      closed ??= close();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Generated } from 'kysely';
+
+/*
+ * The tables as Kysely sees them. Timestamps are epoch milliseconds (INTEGER on SQLite, BIGINT on PostgreSQL,
+ * whose int8 the pool parses back into a JS number). Booleans are 0/1 integers on both engines, so that one
+ * row mapping serves both.
+ */
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  tier: string;
+  /** JSON array of role names: small, read whole, never queried by element. */
+  roles: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  /** sha256 of the public key part: the lookup key. */
+  key_hash: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface TokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  expires_at: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface InstancesTable {
+  id: string;
+  user_id: string;
+  zone: string;
+  machine_type: string;
+  template_id: string;
+  vcpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  status: string;
+  external_ip: string;
+  internal_ip: string;
+  created_at: number;
+  desired: string;
+  deleted_at: number | null;
+  generation: number;
+  reconciled_generation: number;
+  reset_requested: number;
+  reset_applied: number;
+  provisioned: number;
+  /** When the reconciler should look at it next; NULL when it has caught up. */
+  work_due_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** Consecutive failed attempts, the reconciler's backoff input. */
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
+export interface OperationsTable {
+  id: string;
+  /** Not a foreign key: operations outlive the instance row, which is purged after teardown. */
+  instance_id: string;
+  user_id: string;
+  kind: string;
+  state: string;
+  generation: number;
+  created_at: number;
+  finished_at: number | null;
+  error: string | null;
+}
+
+export interface SimulatedMachinesTable {
+  instance_id: string;
+  status: string;
+  internal_ip: string;
+  external_ip: string;
+  boot_count: number;
+  started_at: number | null;
+  updated_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  tokens: TokensTable;
+  instances: InstancesTable;
+  operations: OperationsTable;
+  simulated_machines: SimulatedMachinesTable;
+  meta: MetaTable;
+}

@@ -1,0 +1,113 @@
+import type { InstanceStatus } from '../domain/instance.js';
+import type { ClaimedInstance, ObservedState, ResyncRow, WorkStore } from '../domain/store.js';
+import type { Db } from './db.js';
+import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
+
+type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
+
+/** Finding and leasing work, and the resync's view of everything. */
+export function workClaims(db: Db): ClaimSide {
+  return {
+    async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]> {
+      if (limit <= 0) return [];
+      const rows = await db.write((trx) =>
+        trx
+          // The candidates are picked and locked in a CTE, which PostgreSQL evaluates exactly once;
+          // SKIP LOCKED lets replicas claiming at the same moment take different rows instead of queueing.
+          .with('due', (qb) =>
+            qb
+              .selectFrom('instances')
+              .select('id')
+              .where('work_due_at', '<=', now)
+              .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+              .orderBy('work_due_at')
+              .limit(limit)
+              .$if(db.lockRows, (q) => q.forUpdate().skipLocked()),
+          )
+          .updateTable('instances')
+          .set({ lease_owner: owner, lease_until: now + leaseMs })
+          .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
+          .returning(CLAIMED_COLUMNS)
+          .execute(),
+      );
+      // RETURNING has no order: restore the oldest-due-first order the claim was made in.
+      rows.sort((a, b) => (a.work_due_at ?? 0) - (b.work_due_at ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return rows.map(toClaimed);
+    },
+
+    async renewLeases(ids: string[], owner: string, until: number): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const renewed = await db.write((trx) =>
+        trx
+          .updateTable('instances')
+          .set({ lease_until: until })
+          .where('id', 'in', ids)
+          // An expired lease nobody has taken over is still ours to extend: only a new owner ends it.
+          .where('lease_owner', '=', owner)
+          .returning('id')
+          .execute(),
+      );
+      const held = new Set(renewed.map((row) => row.id));
+      return ids.filter((id) => !held.has(id));
+    },
+
+    async listForResync(now: number): Promise<ResyncRow[]> {
+      const rows = await db.kysely
+        .selectFrom('instances')
+        .select(['id', 'status', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until'])
+        .orderBy('id')
+        .execute();
+      return rows.map((row) => {
+        const deleted = row.deleted_at !== null;
+        const leased = row.lease_until !== null && row.lease_until >= now;
+        return {
+          id: row.id,
+          status: row.status as InstanceStatus,
+          internalIp: row.internal_ip,
+          externalIp: row.external_ip,
+          deleted,
+          busy: deleted || leased || row.work_due_at !== null || row.generation > row.reconciled_generation,
+        };
+      });
+    },
+
+    async recordObservation(id: string, observed: ObservedState): Promise<void> {
+      const now = db.clock.now();
+      // The conditions re-check, at write time, what made the resync think the instance was idle:
+      // a reconciler that claimed it since then must not have its newer truth overwritten.
+      await db.write((trx) =>
+        trx
+          .updateTable('instances')
+          .set({ status: observed.status, internal_ip: observed.internalIp, external_ip: observed.externalIp })
+          .where('id', '=', id)
+          .where('deleted_at', 'is', null)
+          .where((eb) => eb('generation', '=', eb.ref('reconciled_generation')))
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+          .execute(),
+      );
+    },
+
+    async markDue(ids: string[], now: number): Promise<void> {
+      if (ids.length === 0) return;
+      await db.write((trx) =>
+        trx
+          .updateTable('instances')
+          .set({ work_due_at: now })
+          .where('id', 'in', ids)
+          // Never postpone work that is already due earlier.
+          .where((eb) => eb.or([eb('work_due_at', 'is', null), eb('work_due_at', '>', now)]))
+          .execute(),
+      );
+    },
+
+    async countPendingWork(_now: number): Promise<number> {
+      // Due, leased or waiting out a backoff: all have work_due_at set (partial index instances_work_due).
+      const row = await db.kysely
+        .selectFrom('instances')
+        .select((eb) => eb.fn.countAll<number>().as('pending'))
+        .where('work_due_at', 'is not', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.pending);
+    },
+  };
+}
