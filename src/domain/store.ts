@@ -1,4 +1,4 @@
-import type { InstanceRecord, InstanceStatus, OperationKind, PowerOperation } from './instance.js';
+import type { DesiredPower, InstanceRecord, InstanceStatus, OperationKind, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
 
 /*
@@ -110,6 +110,8 @@ export interface ResyncRow {
   internalIp: string;
   externalIp: string;
   deleted: boolean;
+  /** What the user last asked for: a vanished machine is recreated only when it should be running. */
+  desired: DesiredPower;
   /** The reconciler has unfinished work for it (a pending intent or a lease): resync leaves it alone. */
   busy: boolean;
 }

@@ -18,6 +18,7 @@ export class GaleMetrics {
   readonly rateLimitRejections: Counter<'tier'>;
   readonly quotaRejections: Counter<'tier'>;
   readonly reconcileOutcomes: Counter<'action' | 'outcome'>;
+  readonly rateLimitFallbacks: Counter<'backend'>;
 
   constructor(sources: MetricSources, providerName: string) {
     const registers = [this.registry];
@@ -37,9 +38,15 @@ export class GaleMetrics {
     });
     this.rateLimitRejections = new Counter({ name: 'gale_rate_limit_rejections_total', help: 'Requests refused with 429', labelNames: ['tier'], registers });
     this.quotaRejections = new Counter({ name: 'gale_quota_rejections_total', help: 'Creates refused for quota', labelNames: ['tier'], registers });
+    this.rateLimitFallbacks = new Counter({
+      name: 'gale_rate_limit_fallbacks_total',
+      help: 'Requests counted in this replica\'s memory because the shared rate-limit store (Redis, PostgreSQL) did not answer',
+      labelNames: ['backend'],
+      registers,
+    });
     this.reconcileOutcomes = new Counter({
       name: 'gale_reconciler_operations_total',
-      help: 'Reconciler work items finished, by outcome',
+      help: 'Reconciler claims finished on this replica, by the action claimed for and how it ended',
       labelNames: ['action', 'outcome'],
       registers,
     });

@@ -2,6 +2,10 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider } from '../domain/provider.js';
 import type { WorkStore } from '../domain/store.js';
+import type { Outcome } from './reconcile-instance.js';
+
+/** What a claim was for, told from the intent it was claimed with; a label for metrics. */
+export type WorkAction = 'create' | 'start' | 'stop' | 'reset' | 'delete';
 
 export interface BackoffPolicy {
   baseMs: number;
@@ -31,6 +35,11 @@ export interface ReconcilerOptions {
   maxSteps?: number;
   /** Jitter source, injectable so that tests can pin it. */
   random?: () => number;
+  /**
+   * Told how each claim ended ('error' when its result could not even be recorded), so that the composition root can
+   * count outcomes without the reconciler knowing about metrics. Must not throw.
+   */
+  onOutcome?: (action: WorkAction, outcome: Outcome | 'error') => void;
 }
 
 export type ResolvedOptions = Required<ReconcilerOptions>;
@@ -53,6 +62,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     waitRetryMs: o.waitRetryMs ?? 500,
     maxSteps: o.maxSteps ?? 8,
     random: o.random ?? Math.random,
+    onOutcome: o.onOutcome ?? (() => undefined),
   };
   for (const key of ['pollIntervalMs', 'leaseMs', 'concurrency', 'resyncIntervalMs', 'maxSteps'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`reconciler option ${key} must be positive, got ${resolved[key]}`);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimedInstance } from '../domain/store.js';
-import { resolveOptions, type ReconcilerOptions } from './options.js';
+import { resolveOptions, type ReconcilerOptions, type WorkAction } from './options.js';
 import { reconcileInstance } from './reconcile-instance.js';
 import { resync, type ResyncReport } from './resync.js';
 import { observeOne } from './watch.js';
@@ -71,13 +71,25 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
   }
 
+  function report(record: ClaimedInstance, outcome: Parameters<typeof o.onOutcome>[1]): void {
+    try {
+      o.onOutcome(actionOf(record), outcome);
+    } catch (error) {
+      log.warn({ err: error }, 'onOutcome callback failed');
+    }
+  }
+
   function launch(record: ClaimedInstance): Promise<void> {
     const controller = new AbortController();
     const done = reconcileInstance(o, record, controller.signal, log)
-      .then((outcome) => log.debug({ instanceId: record.id, outcome }, 'claim finished'))
+      .then((outcome) => {
+        log.debug({ instanceId: record.id, outcome }, 'claim finished');
+        report(record, outcome);
+      })
       .catch((error: unknown) => {
         // Usually the store failing mid-write: the lease stays and runs out, and the instance is retried then.
         log.error({ err: error, instanceId: record.id }, 'reconcile could not record its result; it will be retried after the lease expires');
+        report(record, 'error');
       })
       .finally(() => {
         if (inFlight.get(record.id)?.controller === controller) inFlight.delete(record.id);
@@ -201,4 +213,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     resync: runResync,
   };
+}
+
+function actionOf(record: ClaimedInstance): WorkAction {
+  if (record.deletedAt !== null) return 'delete';
+  if (record.desired === 'TERMINATED') return 'stop';
+  if (!record.provisioned) return 'create';
+  return record.resetRequested > record.resetApplied ? 'reset' : 'start';
 }

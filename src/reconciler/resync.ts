@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { OwnedMachine } from '../domain/provider.js';
+import type { OwnedMachine, Provider } from '../domain/provider.js';
 import type { ObservedState, ResyncRow } from '../domain/store.js';
 import { observedStateOf } from './reconcile-instance.js';
 import type { ResolvedOptions } from './options.js';
@@ -7,7 +7,10 @@ import type { ResolvedOptions } from './options.js';
 export interface ResyncReport {
   orphansReaped: number;
   observationsRecorded: number;
+  /** Instances made due again: deleted ones whose machine remains, and vanished ones to be recreated. */
   markedDue: number;
+  /** Of those, the live instances whose machine vanished and that are due to be recreated. */
+  recreating: number;
 }
 
 type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock'>;
@@ -17,9 +20,21 @@ function differs(row: ResyncRow, observed: ObservedState): boolean {
 }
 
 /**
+ * The policy is the provider's (docker.recreateVanished), not part of the Provider interface: providers that
+ * cannot lose a machine behind Gale's back simply do not carry it, and read as false.
+ */
+function recreatesVanished(provider: Provider): boolean {
+  return 'recreateVanished' in provider && provider.recreateVanished === true;
+}
+
+/**
  * Compares every machine the provider holds with every row the store holds and mends what drifted outside Gale:
  * the status of idle instances is rebuilt from what is observed; machines no row knows are reaped; deleted rows that
- * still have a machine are made due again. Instances with work under way are left to that work.
+ * still have a machine are made due again; and, when the provider asks for it, idle instances that should be running
+ * but whose machine vanished are made due, so that the level-triggered planner (desired RUNNING, no machine: create)
+ * makes a new one. A machine that still exists but was stopped or killed outside Gale is only reported, never
+ * restarted: that was somebody's decision about a machine that is there, whereas a vanished one left nothing to keep.
+ * Instances with work under way are left to that work.
  */
 export async function resync(deps: Deps, logger: Logger): Promise<ResyncReport> {
   const { store, provider } = deps;
@@ -29,8 +44,9 @@ export async function resync(deps: Deps, logger: Logger): Promise<ResyncReport> 
   const rows = await store.listForResync(deps.clock.now());
   const rowsById = new Map(rows.map((row) => [row.id, row]));
   const machinesById = new Map<string, OwnedMachine>(machines.map((machine) => [machine.instanceId, machine]));
-  const report: ResyncReport = { orphansReaped: 0, observationsRecorded: 0, markedDue: 0 };
+  const report: ResyncReport = { orphansReaped: 0, observationsRecorded: 0, markedDue: 0, recreating: 0 };
   const due: string[] = [];
+  const recreate = recreatesVanished(provider);
 
   for (const machine of machines) {
     const row = rowsById.get(machine.instanceId);
@@ -51,15 +67,26 @@ export async function resync(deps: Deps, logger: Logger): Promise<ResyncReport> 
       continue;
     }
     if (row.busy) continue;
-    if (!differs(row, observedStateOf(machine ?? null))) continue;
+    // A vanished machine is looked at even when the row already reads TERMINATED: the event stream usually
+    // records that before the resync comes, and the machine must still be recreated.
+    const mayRecreate = recreate && !machine && row.desired === 'RUNNING';
+    if (!mayRecreate && !differs(row, observedStateOf(machine ?? null))) continue;
     // The list was taken before the rows were read, so it may predate work finished since; only a look taken
     // after the row was read can tell a real drift from that. (The store also refuses rows claimed meanwhile.)
     const fresh = await provider.inspect(row.id);
     const observed = observedStateOf(fresh);
-    if (!differs(row, observed)) continue;
-    await store.recordObservation(row.id, observed);
-    report.observationsRecorded += 1;
-    logger.info({ instanceId: row.id, was: row.status, now: observed.status, vanished: !fresh }, 'status changed outside Gale');
+    if (differs(row, observed)) {
+      await store.recordObservation(row.id, observed);
+      report.observationsRecorded += 1;
+      logger.info({ instanceId: row.id, was: row.status, now: observed.status, vanished: !fresh }, 'status changed outside Gale');
+    }
+    if (mayRecreate && !fresh) {
+      // markDue leaves the generation alone: the claim that follows plans from desired RUNNING and no machine,
+      // which is a create, and completes at the generation the row already has.
+      due.push(row.id);
+      report.recreating += 1;
+      logger.warn({ instanceId: row.id }, 'machine vanished outside Gale while the instance should run: recreating it');
+    }
   }
 
   if (due.length > 0) {

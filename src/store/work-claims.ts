@@ -1,4 +1,4 @@
-import type { InstanceStatus } from '../domain/instance.js';
+import type { DesiredPower, InstanceStatus } from '../domain/instance.js';
 import type { ClaimedInstance, ObservedState, ResyncRow, WorkStore } from '../domain/store.js';
 import type { Db } from './db.js';
 import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
@@ -54,7 +54,7 @@ export function workClaims(db: Db): ClaimSide {
     async listForResync(now: number): Promise<ResyncRow[]> {
       const rows = await db.kysely
         .selectFrom('instances')
-        .select(['id', 'status', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until'])
+        .select(['id', 'status', 'desired', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until'])
         .orderBy('id')
         .execute();
       return rows.map((row) => {
@@ -66,6 +66,7 @@ export function workClaims(db: Db): ClaimSide {
           internalIp: row.internal_ip,
           externalIp: row.external_ip,
           deleted,
+          desired: row.desired as DesiredPower,
           busy: deleted || leased || row.work_due_at !== null || row.generation > row.reconciled_generation,
         };
       });

@@ -16,10 +16,10 @@ export interface Backend {
   provider: string;
 }
 
-/** The matrix the integration suite runs over: STORES x PROVIDERS (defaults sqlite and simulator). */
+/** The matrix the integration suite runs over: STORES x PROVIDERS (defaults: every store and provider). */
 export function backends(): Backend[] {
-  const stores = (process.env.STORES ?? 'sqlite').split(',').map((s) => s.trim()).filter(Boolean) as Backend['store'][];
-  const providers = (process.env.PROVIDERS ?? 'simulator').split(',').map((s) => s.trim()).filter(Boolean);
+  const stores = (process.env.STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()).filter(Boolean) as Backend['store'][];
+  const providers = (process.env.PROVIDERS ?? 'simulator,docker').split(',').map((s) => s.trim()).filter(Boolean);
   return stores.flatMap((store) => providers.map((provider) => ({ store, provider })));
 }
 

@@ -1,0 +1,209 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../config/schema.js';
+import type { Tier } from '../domain/tiers.js';
+import { memoryLimiterFactory, type LimiterFactory } from './request-limiter.js';
+
+/*
+ * Where the rate limiter keeps its counts. One replica can count in memory; several must share the counts, or a
+ * user's 60 requests a minute become 60 per replica. Redis when GALE_REDIS_URL is set, else the PostgreSQL the
+ * store already uses, else memory.
+ *
+ * A limiter outage must not take the API down: each shared limiter is insured by an in-memory one
+ * (rate-limiter-flexible's insuranceLimiter) that counts requests on this replica alone while the shared store does
+ * not answer, and a warning is logged. While it lasts a user may get up to N x the allowance across N replicas;
+ * refusing every request instead would turn a limiter outage into an API outage.
+ */
+
+export type LimiterBackendName = 'redis' | 'postgres' | 'memory';
+
+export interface LimiterBackend {
+  readonly name: LimiterBackendName;
+  readonly factory: LimiterFactory;
+  /** Ends the backend's own connections; the limiters must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+export interface LimiterBackendOptions {
+  logger: Logger;
+  /** Called for every request counted in memory because the shared store did not answer (for a metric). */
+  onFallback?: (backend: LimiterBackendName) => void;
+}
+
+/** The table rate-limiter-flexible's PostgreSQL limiter keeps its counts in; every tier shares it, keys are prefixed. */
+export const RATE_LIMIT_TABLE = 'gale_rate_limits';
+// A slow answer from the shared store costs every request that long: past this, the request is counted in memory.
+const STORE_TIMEOUT_MS = 1000;
+const WARN_EVERY_MS = 60_000;
+
+type LimiterConfig = Pick<Config, 'redisUrl' | 'databaseUrl' | 'databaseSchema'>;
+
+export async function openLimiterBackend(config: LimiterConfig, options: LimiterBackendOptions): Promise<LimiterBackend> {
+  if (config.redisUrl) return openRedisBackend(config.redisUrl, options);
+  if (config.databaseUrl) return openPostgresBackend(config.databaseUrl, config.databaseSchema, options);
+  return { name: 'memory', factory: memoryLimiterFactory, close: async () => undefined };
+}
+
+/** Logs the first of a run of failures at once and the rest at most once a minute, so an outage cannot flood the log. */
+function throttledWarning(logger: Logger, message: string): (fields?: Record<string, unknown>) => void {
+  let lastAt = 0;
+  let suppressed = 0;
+  return (fields = {}) => {
+    const now = Date.now();
+    if (now - lastAt < WARN_EVERY_MS) {
+      suppressed += 1;
+      return;
+    }
+    logger.warn({ ...fields, suppressedSinceLast: suppressed }, message);
+    lastAt = now;
+    suppressed = 0;
+  };
+}
+
+/** The in-memory stand-in: the same window and allowance, and it reports each request it has to count. */
+class FallbackLimiter extends RateLimiterMemory {
+  constructor(tier: Tier, private readonly onUse: () => void) {
+    super(limiterShape(tier));
+  }
+
+  override consume(key: string | number, pointsToConsume?: number, options?: Record<string, unknown>): Promise<RateLimiterRes> {
+    this.onUse();
+    return super.consume(key, pointsToConsume, options);
+  }
+}
+
+/** The semantics every backend keeps: requestsPerMinute points per 60 s window, counted per tier. */
+function limiterShape(tier: Tier): { keyPrefix: string; points: number; duration: number } {
+  return { keyPrefix: `gale-rl-${tier.name}`, points: tier.requestsPerMinute, duration: 60 };
+}
+
+/**
+ * Shared options: the in-memory insurance, and an in-memory block once a user is over the allowance, so that a
+ * client hammering through a 429 is refused by this replica until the window ends without asking the store each time.
+ */
+function sharedOptions(tier: Tier, name: LimiterBackendName, options: LimiterBackendOptions, warn: () => void) {
+  return {
+    ...limiterShape(tier),
+    inMemoryBlockOnConsumed: tier.requestsPerMinute + 1,
+    insuranceLimiter: new FallbackLimiter(tier, () => {
+      warn();
+      options.onFallback?.(name);
+    }),
+  };
+}
+
+async function openRedisBackend(url: string, options: LimiterBackendOptions): Promise<LimiterBackend> {
+  const logger = options.logger.child({ component: 'rate-limiter', backend: 'redis' });
+  const client = new Redis(url, {
+    // Fail fast while disconnected instead of queueing: the insurance limiter answers meanwhile.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: STORE_TIMEOUT_MS,
+    connectTimeout: 2000,
+    // Keep trying to reconnect for as long as the process lives, backing off to every 5 s.
+    retryStrategy: (times) => Math.min(times * 200, 5000),
+  });
+  const connectionError = throttledWarning(logger, 'Redis for rate limits is unreachable; retrying');
+  const fallback = throttledWarning(logger, 'Redis did not answer; counting rate limits in this replica\'s memory until it does');
+  let lost = false;
+  client.on('error', (error: Error) => {
+    lost = true;
+    connectionError({ err: { message: error.message } });
+  });
+  client.on('ready', () => {
+    if (lost) logger.info('Redis for rate limits is reachable again; limits are shared across replicas again');
+    lost = false;
+  });
+  await firstConnection(client, 3000).catch((error: unknown) => {
+    logger.warn({ err: error }, 'Redis for rate limits not reachable at start; serving with in-memory limits until it is');
+  });
+
+  return {
+    name: 'redis',
+    factory: (tier) =>
+      new RateLimiterRedis({ ...sharedOptions(tier, 'redis', options, () => fallback()), storeClient: client, rejectIfRedisNotReady: true }),
+    async close() {
+      // quit waits for replies to commands already sent; without a connection there is nothing to wait for.
+      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    },
+  };
+}
+
+function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+async function openPostgresBackend(url: string, schema: string, options: LimiterBackendOptions): Promise<LimiterBackend> {
+  const logger = options.logger.child({ component: 'rate-limiter', backend: 'postgres' });
+  // Its own small pool: limiter queries then never wait behind the store's transactions, nor hold its connections.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: STORE_TIMEOUT_MS * 2,
+    query_timeout: STORE_TIMEOUT_MS * 2,
+    idleTimeoutMillis: 30_000,
+  });
+  const poolError = throttledWarning(logger, 'an idle PostgreSQL connection of the rate limiter failed; it is replaced on next use');
+  pool.on('error', (error: Error) => poolError({ err: { message: error.message } }));
+  try {
+    await createTable(pool, schema);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot create the rate-limit table ${schema ? `${schema}.` : ''}${RATE_LIMIT_TABLE} in PostgreSQL: ${reason}`, { cause: error });
+  }
+  const fallback = throttledWarning(logger, 'PostgreSQL did not answer the rate limiter; counting in this replica\'s memory until it does');
+
+  return {
+    name: 'postgres',
+    factory: (tier) =>
+      new RateLimiterPostgres({
+        ...sharedOptions(tier, 'postgres', options, () => fallback()),
+        storeClient: pool,
+        storeType: 'pool',
+        tableName: RATE_LIMIT_TABLE,
+        schemaName: schema || undefined,
+        // Created above, once, under a lock: see createTable.
+        tableCreated: true,
+      }),
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * rate-limiter-flexible would create its table from each limiter's constructor, asynchronously: consumes made before
+ * that finishes are refused with "Table is not created yet" (here: silently counted in memory), and replicas starting
+ * together race on CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make atomic (the loser can fail on the
+ * catalog's unique index). So the table is created here, before any limiter exists, under a transaction-scoped
+ * advisory lock that serialises every replica of this schema; the one that comes second finds it made.
+ * The statement is the library's own, so its queries find the columns they expect.
+ */
+async function createTable(pool: pg.Pool, schema: string): Promise<void> {
+  const table = schema ? `"${schema}"."${RATE_LIMIT_TABLE}"` : `"${RATE_LIMIT_TABLE}"`;
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`gale:${schema || 'default'}:${RATE_LIMIT_TABLE}`]);
+    await client.query(`create table if not exists ${table} (key varchar(255) primary key, points integer not null default 0, expire bigint)`);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
