@@ -1,0 +1,162 @@
+/*
+ * npm run bench: Gale's API path against a bare node:http server, in one run on this machine.
+ * Every figure is printed with its ratio to the baseline measured minutes before it; no absolute
+ * number is compared with anything measured elsewhere.
+ *   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 50)  BENCH_USERS (default 1000, 100 instances each)
+ */
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TIERS } from '../src/config/default-tiers.js';
+import type { Tiers } from '../src/domain/tiers.js';
+import { load, pick, type LoadResult, type RawRequest, type Request } from './lib/load.js';
+import { freePort, startChild, type Child } from './lib/processes.js';
+import { seed, type Seed, type SeededUser } from './lib/seed.js';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const USERS = Number(process.env.BENCH_USERS ?? 1000);
+const PER_USER = 100;
+const V1 = '/api/compute/v1';
+
+// A tier that never throttles: the limiter still runs on every request, it just never says no.
+const TIERS: Tiers = {
+  ...DEFAULT_TIERS,
+  bench: { name: 'bench', requestsPerMinute: 1_000_000_000, maxInstances: 10_000_000, maxVcpus: 1_000_000_000, maxDiskGb: 1_000_000_000 },
+};
+
+type Context = { user?: SeededUser; id?: string };
+
+const bearer = (u: SeededUser) => ({ authorization: `Bearer ${u.token}` });
+const keyPair = (u: SeededUser) => ({ 'api-key': u.apiKey, 'api-secret': u.apiSecret });
+
+async function startGale(users: number, label: string): Promise<{ child: Child; seeded: Seed; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `gale-bench-${label}-`));
+  const configFile = join(dataDir, 'bench.json');
+  writeFileSync(configFile, JSON.stringify({ tiers: TIERS }));
+  const started = Date.now();
+  const seeded = await seed(dataDir, TIERS, users, PER_USER);
+  process.stderr.write(`seeded ${users * PER_USER} instances over ${users} users in ${Date.now() - started} ms\n`);
+  const port = await freePort();
+  const child = await startChild(
+    ['--import', 'tsx', 'src/cli/gale.ts', 'serve'],
+    { GALE_PORT: String(port), GALE_DATA_DIR: dataDir, GALE_CONFIG: configFile, GALE_BOOTSTRAP: 'false', GALE_SIM_DELAY_MS: '0' },
+    port,
+    '/healthz',
+  );
+  return { child, seeded, dataDir };
+}
+
+function getById(users: SeededUser[], auth: (u: SeededUser) => Record<string, string>): Request[] {
+  return [{ method: 'GET' as const, setupRequest: (req: RawRequest) => {
+    const user = pick(users);
+    return { ...req, path: `${V1}/instances/${pick(user.instanceIds)}`, headers: auth(user) };
+  } }];
+}
+
+function scenarios(seeded: Seed): Record<string, Request[]> {
+  const { users, admin } = seeded;
+  const deepPage = Math.max(1, Math.floor((users.length * PER_USER) / 100) - 5);
+  return {
+    'GET /instances/{id} (bearer)': getById(users, bearer),
+    'GET /instances/{id} (api-key)': getById(users, keyPair),
+    'GET /instances (100 instances)': [{ method: 'GET' as const, setupRequest: (req: RawRequest) => {
+      const user = pick(users);
+      return { ...req, path: `${V1}/instances`, headers: bearer(user) };
+    } }],
+    [`GET /admin/instances?pageSize=100&page=${deepPage}`]: [{ method: 'GET' as const, path: `${V1}/admin/instances?pageSize=100&page=${deepPage}`, headers: bearer(admin) }],
+    'POST /instances + DELETE': [
+      { method: 'POST' as const, setupRequest: (req: RawRequest, context: object) => {
+        const user = pick(users);
+        (context as Context).user = user;
+        return { ...req, path: `${V1}/instances`, body: JSON.stringify({ template_id: 'debian-12-micro' }),
+          headers: { ...bearer(user), 'content-type': 'application/json', 'idempotency-key': randomUUID() } };
+      }, onResponse: (status: number, body: string, context: object) => {
+        (context as Context).id = status === 201 ? (JSON.parse(body) as { id: string }).id : 'missing';
+      } },
+      { method: 'DELETE' as const, setupRequest: (req: RawRequest, context: object) => ({
+        ...req, path: `${V1}/instances/${String((context as Context).id)}`, headers: bearer((context as Context).user!) }) },
+    ],
+    'mix 90% GET / 10% power': [{ method: 'GET' as const, setupRequest: (req: RawRequest) => {
+      const user = pick(users);
+      const id = pick(user.instanceIds);
+      const roll = Math.random();
+      if (roll < 0.9) return { ...req, method: 'GET', path: `${V1}/instances/${id}`, headers: bearer(user) };
+      return { ...req, method: 'POST', path: `${V1}/instances/${id}/${roll < 0.95 ? 'reset' : 'start'}`, headers: bearer(user) };
+    } }],
+  };
+}
+
+type Row = { scenario: string; result: LoadResult };
+
+function printTable(rows: Row[], baseline: LoadResult): void {
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const num = (n: number, d = 0) => n.toFixed(d).padStart(10);
+  process.stdout.write(`\n${pad('scenario', 52)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'vs bare'.padStart(10)}${'non-2xx'.padStart(10)}\n`);
+  for (const { scenario, result } of rows) {
+    process.stdout.write(`${pad(scenario, 52)}${num(result.rps)}${num(result.p50, 2)}${num(result.p99, 2)}${num(result.rps / baseline.rps, 2)}${num(result.non2xx)}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const run = async (scenario: string, url: string, requests: Parameters<typeof load>[1]['requests']) => {
+    const result = await load(url, { connections: CONNECTIONS, durationSec: DURATION, requests });
+    rows.push({ scenario, result });
+    process.stderr.write(`${scenario}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, non-2xx ${result.non2xx}\n`);
+    return result;
+  };
+
+  const basePort = await freePort();
+  const bare = await startChild(['--import', 'tsx', 'bench/lib/baseline-server.ts'], { PORT: String(basePort) }, basePort, '/');
+  await load(bare.url, { connections: CONNECTIONS, durationSec: 2, requests: [{ method: 'GET', path: '/' }] });
+  const baseline = await run('bare node:http (baseline)', bare.url, [{ method: 'GET', path: '/' }]);
+  await bare.stop();
+
+  const small = await startGale(Math.max(1, Math.floor(USERS / 100)), 'small');
+  await load(small.child.url, { connections: CONNECTIONS, durationSec: 2, requests: getById(small.seeded.users, bearer) });
+  const smallGet = await run(`GET /instances/{id} (bearer) at ${small.seeded.users.length * PER_USER} instances`, small.child.url, getById(small.seeded.users, bearer));
+  await small.child.stop();
+  rmSync(small.dataDir, { recursive: true, force: true });
+
+  const big = await startGale(USERS, 'big');
+  const bigScenarios = scenarios(big.seeded);
+  await load(big.child.url, { connections: CONNECTIONS, durationSec: 2, requests: bigScenarios['GET /instances/{id} (bearer)'] });
+  const results: Record<string, LoadResult> = {};
+  for (const [name, requests] of Object.entries(bigScenarios)) results[name] = await run(name, big.child.url, requests);
+  const peakRss = big.child.peakRss();
+  await big.child.stop();
+  const dbBytes = ['gale.db', 'gale.db-wal'].map((f) => join(big.dataDir, f)).filter(existsSync).reduce((sum, f) => sum + statSync(f).size, 0);
+  rmSync(big.dataDir, { recursive: true, force: true });
+
+  printTable(rows, baseline);
+  const getBig = results['GET /instances/{id} (bearer)']!;
+  const creates = results['POST /instances + DELETE']!;
+  const summary = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+    connections: CONNECTIONS,
+    durationSec: DURATION,
+    instances: USERS * PER_USER,
+    getByIdVsBaseline: getBig.rps / baseline.rps,
+    listVsBaseline: results['GET /instances (100 instances)']!.rps / baseline.rps,
+    createsPerSecond: creates.rps / 2,
+    flatScaling: getBig.rps / smallGet.rps,
+    peakRssMb: peakRss / 2 ** 20,
+    storeMb: dbBytes / 2 ** 20,
+    rows,
+  };
+  process.stdout.write(`\nGET by id at ${summary.instances} vs bare: ${summary.getByIdVsBaseline.toFixed(2)} (target >= 0.60), p99 ${getBig.p99} ms (target < 5)\n`);
+  process.stdout.write(`GET list vs bare: ${summary.listVsBaseline.toFixed(2)} (target >= 0.30)\n`);
+  process.stdout.write(`creates/s: ${summary.createsPerSecond.toFixed(0)} (target >= 2000)\n`);
+  process.stdout.write(`GET by id at ${summary.instances} / at ${small.seeded.users.length * PER_USER}: ${summary.flatScaling.toFixed(2)} (target >= 0.90)\n`);
+  process.stdout.write(`peak RSS: ${summary.peakRssMb.toFixed(0)} MB (target < 250); store on disk: ${summary.storeMb.toFixed(1)} MB\n`);
+  mkdirSync('.bench', { recursive: true });
+  writeFileSync(join('.bench', 'latest.json'), JSON.stringify(summary, null, 2));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
