@@ -9,7 +9,7 @@ import { systemClock } from '../../src/domain/clock.js';
 import { startServer, type GaleServer } from '../../src/main.js';
 import { createLogger } from '../../src/logger.js';
 import type { Credentials } from './http.js';
-import { postgresUrlForTests, requireBackend } from './backends.js';
+import { postgresUrlForTests, removeContainersOf, requireBackend } from './backends.js';
 
 export interface Backend {
   store: 'sqlite' | 'postgres';
@@ -87,7 +87,9 @@ export async function startTestGale(backend: Backend, overrides: Partial<Config>
       };
     },
     async close() {
+      const installation = await server.store.installationId();
       await server.close();
+      if (backend.provider === 'docker') await removeContainersOf(installation);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -165,7 +165,7 @@ describe('recreateVanished end to end with real containers', { skip, timeout: 60
       180_000,
     );
     const shown = await waitStatus(g, removed.id, 'RUNNING');
-    assert.equal(shown.internalIp, back?.NetworkSettings.IPAddress || Object.values(back?.NetworkSettings.Networks ?? {})[0]?.IPAddress);
+    assert.equal(shown.internalIp, Object.values(back?.NetworkSettings.Networks ?? {})[0]?.IPAddress, 'the new container\'s address');
 
     const killed = await runningInstance(g);
     await docker.getContainer(killed.containerId).kill({ signal: 'SIGKILL' });

@@ -185,7 +185,7 @@ await forEachStore((factory) => {
       rows.map((r) => [r.id, r.deleted, r.busy]).sort(),
       [[idle, false, false], [leased, false, true], [deleted, true, true], [due, false, true]].sort(),
     );
-    assert.deepEqual(rows.find((r) => r.id === idle), { id: idle, status: 'RUNNING', internalIp: '10.0.0.5', externalIp: '203.0.113.5', deleted: false, busy: false });
+    assert.deepEqual(rows.find((r) => r.id === idle), { id: idle, status: 'RUNNING', internalIp: '10.0.0.5', externalIp: '203.0.113.5', desired: 'RUNNING', deleted: false, busy: false });
 
     const crashed: ObservedState = { status: 'TERMINATED', internalIp: '', externalIp: '' };
     clock.set(10_000);

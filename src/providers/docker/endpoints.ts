@@ -37,6 +37,9 @@ export function parseEndpoint(config: EndpointConfig): Dockerode.DockerOptions {
         port: port ?? 22,
         protocol: 'ssh',
         username: url.username === '' ? undefined : decodeURIComponent(url.username),
+        // As the docker CLI does: authenticate with the running ssh agent. docker-modem sets this only when the
+        // endpoint came from DOCKER_HOST, so an ssh:// endpoint from the configuration would have no way to log in.
+        ...(process.env.SSH_AUTH_SOCK ? { sshOptions: { agent: process.env.SSH_AUTH_SOCK } } : {}),
       };
     default:
       throw new Error(`docker endpoint "${config}": unsupported scheme ${url.protocol} (use unix, tcp, https or ssh)`);

@@ -1,3 +1,5 @@
+import { PermanentProviderError } from '../../domain/provider.js';
+
 /**
  * Error classification for the Engine API. The reconciler retries ordinary errors and gives up on
  * PermanentProviderError, so the one thing that must never happen is a connection failure (engine down,
@@ -74,4 +76,13 @@ export function describeEngineError(endpoint: string, operation: string, error: 
   const status = statusCodeOf(error);
   const suffix = status === undefined ? '' : ` (HTTP ${status})`;
   return new Error(`docker ${operation} on ${endpoint} failed: ${engineMessage(error)}${suffix}`, { cause: error });
+}
+
+/** 4xx answers to a create (bad limits, missing network, image gone) will not mend by retrying; 5xx and I/O may. */
+export function createFailure(endpoint: string, container: string, error: unknown): Error {
+  const status = statusCodeOf(error);
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new PermanentProviderError(`docker endpoint ${endpoint} refused to create ${container}: ${engineMessage(error)}`, { cause: error });
+  }
+  return describeEngineError(endpoint, `create ${container}`, error);
 }

@@ -9,13 +9,19 @@ export interface Located {
   info: Dockerode.ContainerInspectInfo;
 }
 
+/** Where an instance's container was last seen, and its immutable id. */
+export interface LastSeen {
+  endpoint: Endpoint;
+  containerId: string | undefined;
+}
+
 /**
  * Finds an instance's container. Provider calls other than create carry only the instance id, not its zone,
  * so the endpoint each instance lives on is remembered from create() and list(); an instance we have not
  * seen (after a restart, say) is searched for by its deterministic name on every endpoint.
  */
 export class ContainerLocator {
-  private readonly homes = new Map<string, Endpoint>();
+  private readonly homes = new Map<string, LastSeen>();
   private readonly warnedForeign = new Set<string>();
 
   constructor(
@@ -24,8 +30,17 @@ export class ContainerLocator {
     private readonly logger: Logger,
   ) {}
 
-  remember(instanceId: string, endpoint: Endpoint): void {
-    this.homes.set(instanceId, endpoint);
+  /** containerId is only ever one of ours: ids are never reused, so acting on it later cannot touch a foreign container. */
+  remember(instanceId: string, endpoint: Endpoint, containerId?: string): void {
+    this.homes.set(instanceId, { endpoint, containerId });
+  }
+
+  /**
+   * The container last seen for the instance, without asking the engine. For calls that can try it blindly
+   * and fall back to locate() when the engine says it is gone (404) or in another state than expected.
+   */
+  lastSeen(instanceId: string): LastSeen | undefined {
+    return this.homes.get(instanceId);
   }
 
   forget(instanceId: string): void {
@@ -53,10 +68,13 @@ export class ContainerLocator {
    * since null would read as "vanished" and could have the instance recreated or reported TERMINATED.
    */
   async locate(instanceId: string): Promise<Located | null> {
-    const known = this.homes.get(instanceId);
+    const known = this.homes.get(instanceId)?.endpoint;
     if (known) {
       const info = await this.ours(known, instanceId);
-      if (info) return { endpoint: known, info };
+      if (info) {
+        this.remember(instanceId, known, info.Id);
+        return { endpoint: known, info };
+      }
       this.homes.delete(instanceId);
     }
     const others = this.endpoints.all().filter((endpoint) => endpoint !== known);
@@ -67,7 +85,7 @@ export class ContainerLocator {
     for (const result of results) {
       if (result.status === 'rejected') failure ??= result.reason;
       else if (result.value.info) {
-        this.homes.set(instanceId, result.value.endpoint);
+        this.remember(instanceId, result.value.endpoint, result.value.info.Id);
         return { endpoint: result.value.endpoint, info: result.value.info };
       }
     }

@@ -9,7 +9,7 @@ import {
 } from '../../domain/provider.js';
 import { containerConfig } from './container-config.js';
 import { EndpointSet, type Endpoint, type EndpointConfig } from './endpoints.js';
-import { describeEngineError, engineMessage, isConflict, isNotModified, statusCodeOf } from './errors.js';
+import { createFailure, describeEngineError, engineMessage, isConflict, isNotFound, isNotModified, statusCodeOf } from './errors.js';
 import { ContainerLocator } from './locator.js';
 import { probeEndpoints } from './probe.js';
 import { ensureImage } from './pull.js';
@@ -79,45 +79,38 @@ class DockerProviderImpl implements DockerProvider {
     return probeEndpoints(this.endpoints.all(), this.network);
   }
 
+  /**
+   * Creates first and asks questions on failure, rather than inspecting the name and the image before every
+   * create: the reconciler has just seen no container, and the image is nearly always there, so each look would
+   * be a round trip spent on the rare case. 409 (the name is taken) is a retried create or a race: adopt the
+   * container if it is ours. 404 (no such image) is answered by pulling it, once.
+   */
   async create(spec: MachineSpec): Promise<void> {
     const endpoint = this.endpoints.forZone(spec.zone);
-    if (await this.adoptExisting(endpoint, spec.instanceId)) return;
-    await ensureImage({
-      docker: endpoint.docker,
-      endpoint: endpoint.name,
-      image: spec.image,
-      timeoutMs: this.pullTimeoutMs,
-      logger: this.logger,
-    });
     let storageOpt: Record<string, string> | undefined;
     try {
       storageOpt = await this.disks.storageOpt(endpoint, spec.diskGb);
     } catch (error) {
       throw describeEngineError(endpoint.name, 'info', error);
     }
-    try {
-      await endpoint.docker.createContainer(
-        containerConfig(spec, {
-          installationId: this.options.installationId,
-          network: this.network,
-          stopGraceMs: this.stopGraceMs,
-          storageOpt,
-        }),
-      );
-    } catch (error) {
-      if (storageOpt && statusCodeOf(error) !== undefined && this.disks.isRefusal(error)) {
-        this.disks.markRefused(endpoint, engineMessage(error));
-        return this.create(spec);
-      }
-      // Another create for the same instance won the race: adopt its container if it is ours.
-      if (isConflict(error) && (await this.adoptExisting(endpoint, spec.instanceId))) return;
-      throw this.createError(endpoint, spec, error);
-    }
-    this.locator.remember(spec.instanceId, endpoint);
-    this.logger.info({ instanceId: spec.instanceId, endpoint: endpoint.name, image: spec.image }, 'container created');
+    await this.createOn(endpoint, spec, storageOpt, false);
   }
 
   async start(instanceId: string): Promise<void> {
+    // The container the reconciler has just looked at, by its id (never a foreign one): no second look needed.
+    const seen = this.locator.lastSeen(instanceId);
+    if (seen?.containerId !== undefined) {
+      try {
+        await seen.endpoint.docker.getContainer(seen.containerId).start();
+        return;
+      } catch (error) {
+        if (isNotModified(error)) return;
+        // 404: removed or replaced since; 409: paused, which takes an unpause. Both need a proper look.
+        if (!isNotFound(error) && !isConflict(error)) {
+          throw describeEngineError(seen.endpoint.name, `start ${containerName(instanceId)}`, error);
+        }
+      }
+    }
     const { endpoint, info } = await this.mustLocate(instanceId, 'start');
     const container = endpoint.docker.getContainer(info.Id);
     // A paused container is started by thawing it; Docker refuses a plain start.
@@ -165,19 +158,11 @@ class DockerProviderImpl implements DockerProvider {
   }
 
   async delete(instanceId: string): Promise<void> {
+    // The container last seen, by id, needs no second look; 404 means it went some other way, so look then.
+    const seen = this.locator.lastSeen(instanceId);
+    if (seen?.containerId !== undefined && (await this.remove(seen.endpoint, seen.containerId, instanceId))) return;
     const found = await this.locator.locate(instanceId);
-    if (!found) return;
-    const { endpoint, info } = found;
-    try {
-      // v: anonymous volumes die with the machine, as a VM's boot disk does.
-      await endpoint.docker.getContainer(info.Id).remove({ force: true, v: true });
-    } catch (error) {
-      const status = statusCodeOf(error);
-      // 404: already gone. 409: a removal is already under way.
-      if (status !== 404 && status !== 409) throw describeEngineError(endpoint.name, `remove ${info.Name}`, error);
-    }
-    this.locator.forget(instanceId);
-    this.logger.info({ instanceId, endpoint: endpoint.name }, 'container removed');
+    if (found) await this.remove(found.endpoint, found.info.Id, instanceId);
   }
 
   async inspect(instanceId: string): Promise<Observation | null> {
@@ -224,10 +209,58 @@ class DockerProviderImpl implements DockerProvider {
     for (const container of containers) {
       if (!isOurs(container.Labels, this.options.installationId)) continue;
       const instanceId = container.Labels[LABELS.instanceId]!;
-      this.locator.remember(instanceId, endpoint);
+      this.locator.remember(instanceId, endpoint, container.Id);
       machines.push({ instanceId, ...observeSummary(container, this.network, this.publishHost) });
     }
     return machines;
+  }
+
+  private async createOn(endpoint: Endpoint, spec: MachineSpec, storageOpt: Record<string, string> | undefined, pulled: boolean): Promise<void> {
+    let created: Dockerode.Container;
+    try {
+      created = await endpoint.docker.createContainer(
+        containerConfig(spec, {
+          installationId: this.options.installationId,
+          network: this.network,
+          stopGraceMs: this.stopGraceMs,
+          storageOpt,
+        }),
+      );
+    } catch (error) {
+      if (isConflict(error)) {
+        if (await this.adoptExisting(endpoint, spec.instanceId)) return;
+        // Taken a moment ago, free now: the next attempt will tell.
+        throw describeEngineError(endpoint.name, `create ${containerName(spec.instanceId)}`, error);
+      }
+      if (isNotFound(error) && !pulled) {
+        // Most likely the image; ensureImage returns at once when it is there, and the second 404 is then final.
+        await ensureImage({ docker: endpoint.docker, endpoint: endpoint.name, image: spec.image, timeoutMs: this.pullTimeoutMs, logger: this.logger });
+        return this.createOn(endpoint, spec, storageOpt, true);
+      }
+      if (storageOpt && statusCodeOf(error) !== undefined && this.disks.isRefusal(error)) {
+        this.disks.markRefused(endpoint, engineMessage(error));
+        return this.createOn(endpoint, spec, undefined, pulled);
+      }
+      throw createFailure(endpoint.name, containerName(spec.instanceId), error);
+    }
+    this.locator.remember(spec.instanceId, endpoint, created.id);
+    this.logger.info({ instanceId: spec.instanceId, endpoint: endpoint.name, image: spec.image }, 'container created');
+  }
+
+  /** False when the engine has no such container; true when it is removed or its removal is under way. */
+  private async remove(endpoint: Endpoint, containerId: string, instanceId: string): Promise<boolean> {
+    try {
+      // v: anonymous volumes die with the machine, as a VM's boot disk does.
+      await endpoint.docker.getContainer(containerId).remove({ force: true, v: true });
+    } catch (error) {
+      const status = statusCodeOf(error);
+      if (status === 404) return false;
+      // 409: a removal is already under way.
+      if (status !== 409) throw describeEngineError(endpoint.name, `remove ${containerName(instanceId)}`, error);
+    }
+    this.locator.forget(instanceId);
+    this.logger.info({ instanceId, endpoint: endpoint.name }, 'container removed');
+    return true;
   }
 
   /** True when our container for the instance already exists there; a foreign one by that name is permanent trouble. */
@@ -239,20 +272,8 @@ class DockerProviderImpl implements DockerProvider {
         `docker endpoint ${endpoint.name} already has a container named ${containerName(instanceId)} that this Gale installation did not create; Gale leaves it alone`,
       );
     }
-    this.locator.remember(instanceId, endpoint);
+    this.locator.remember(instanceId, endpoint, existing.Id);
     return true;
-  }
-
-  /** 4xx answers to a create (bad limits, missing network, image gone) will not mend by retrying; 5xx and I/O may. */
-  private createError(endpoint: Endpoint, spec: MachineSpec, error: unknown): Error {
-    const status = statusCodeOf(error);
-    if (status !== undefined && status >= 400 && status < 500) {
-      return new PermanentProviderError(
-        `docker endpoint ${endpoint.name} refused to create the container for ${spec.instanceId}: ${engineMessage(error)}`,
-        { cause: error },
-      );
-    }
-    return describeEngineError(endpoint.name, `create ${containerName(spec.instanceId)}`, error);
   }
 
   private async mustLocate(instanceId: string, operation: string) {

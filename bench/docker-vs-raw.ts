@@ -1,0 +1,152 @@
+/*
+ * npx tsx bench/docker-vs-raw.ts: create -> RUNNING and delete -> gone through Gale's HTTP API (an in-process Gale with
+ * the docker provider and SQLite) against the same container made and removed straight through the Docker Engine API
+ * with dockerode, in one run on the same engine. The two are interleaved, alternating which goes first, so that
+ * engine warm-up and background load fall on both alike. Target: Gale within 20% of raw Docker (ratio <= 1.20).
+ *   BENCH_CYCLES (default 10)  BENCH_POLL_MS (default 10: how often both sides look for the end state)
+ *   BENCH_RECONCILER_POLL_MS (default 20; it hardly matters, since every API write wakes the reconciler at once)
+ * "paired" is the median of per-cycle ratios, steadier than the ratio of medians when the host is busy.
+ * Needs the busybox-micro image (`npx tsx src/cli/gale.ts images build`). Container addresses are never contacted.
+ */
+import { randomUUID } from 'node:crypto';
+import Dockerode from 'dockerode';
+import { containerConfig } from '../src/providers/docker/container-config.js';
+import { BUSYBOX_IMAGE_TAG, buildBusyboxImage, containerName, LABELS } from '../src/providers/docker/index.js';
+import { startBenchGale, type BenchGale } from './lib/docker-gale.js';
+import { formatRow, pairedRatio, summarize } from './lib/docker-stats.js';
+
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 10);
+const TIMEOUT_MS = 120_000;
+const TARGET_RATIO = 1.2;
+const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+const rawInstallation = `bench-raw-${randomUUID().slice(0, 8)}`;
+
+interface Timings {
+  create: number[];
+  delete: number[];
+  /** Gale only: until the API answered (201 / 204), for reference. */
+  createAnswer: number[];
+  deleteAnswer: number[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(POLL_MS);
+  }
+}
+
+async function exists(name: string): Promise<boolean> {
+  try {
+    await docker.getContainer(name).inspect();
+    return true;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    throw error;
+  }
+}
+
+async function request(gale: BenchGale, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const headers: Record<string, string> = { ...gale.headers, accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${gale.api}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+async function galeCycle(gale: BenchGale, into: Timings): Promise<void> {
+  const t0 = performance.now();
+  const created = await request(gale, 'POST', '/instances', { template_id: 'busybox-micro' });
+  if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.json)}`);
+  into.createAnswer.push(performance.now() - t0);
+  const id = (created.json as { id: string }).id;
+  await until(`${id} RUNNING`, () => request(gale, 'GET', `/instances/${id}`), (r) => (r.json as { status?: string }).status === 'RUNNING');
+  into.create.push(performance.now() - t0);
+
+  const t1 = performance.now();
+  const deleted = await request(gale, 'DELETE', `/instances/${id}`);
+  if (deleted.status !== 204) throw new Error(`delete answered ${deleted.status}`);
+  into.deleteAnswer.push(performance.now() - t1);
+  // Gone means gone from the engine, not merely hidden by the API.
+  await until(`${id} removed`, () => exists(containerName(id)), (present) => !present);
+  into.delete.push(performance.now() - t1);
+}
+
+let rawSeq = 0;
+async function rawCycle(into: Timings): Promise<void> {
+  rawSeq += 1;
+  const instanceId = `${rawInstallation}-${rawSeq}`;
+  // The very container Gale would make (labels, limits, console, stop timeout), under another installation id so
+  // that the Gale under test never takes it for an orphan of its own.
+  const options = containerConfig(
+    { instanceId, userId: 'bench', zone: 'us-central1-a', templateId: 'busybox-micro', image: BUSYBOX_IMAGE_TAG, machineType: 'e2-micro', vcpus: 2, memoryMb: 1024, diskGb: 10 },
+    { installationId: rawInstallation, network: undefined, stopGraceMs: 60_000, storageOpt: undefined },
+  );
+  const t0 = performance.now();
+  const container = await docker.createContainer(options);
+  await container.start();
+  await until(`${instanceId} running`, () => container.inspect(), (info) => info.State.Running);
+  into.create.push(performance.now() - t0);
+
+  const t1 = performance.now();
+  await container.remove({ force: true, v: true });
+  await until(`${instanceId} removed`, () => exists(options.name!), (present) => !present);
+  into.delete.push(performance.now() - t1);
+}
+
+async function cleanUp(installationId: string | undefined): Promise<void> {
+  const labels = [rawInstallation, ...(installationId ? [installationId] : [])];
+  for (const label of labels) {
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.installation}=${label}`] } });
+    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  }
+}
+
+async function main(): Promise<void> {
+  await docker.ping();
+  await buildBusyboxImage({ docker });
+  const gale = await startBenchGale();
+  const gales: Timings = { create: [], delete: [], createAnswer: [], deleteAnswer: [] };
+  const raws: Timings = { create: [], delete: [], createAnswer: [], deleteAnswer: [] };
+  try {
+    // One unmeasured cycle each: the first create pays for image and storage-driver look-ups on both sides.
+    await rawCycle({ create: [], delete: [], createAnswer: [], deleteAnswer: [] });
+    await galeCycle(gale, { create: [], delete: [], createAnswer: [], deleteAnswer: [] });
+    for (let i = 0; i < CYCLES; i++) {
+      if (i % 2 === 0) {
+        await galeCycle(gale, gales);
+        await rawCycle(raws);
+      } else {
+        await rawCycle(raws);
+        await galeCycle(gale, gales);
+      }
+      process.stderr.write(`cycle ${i + 1}/${CYCLES}: gale ${gales.create.at(-1)!.toFixed(0)}/${gales.delete.at(-1)!.toFixed(0)} ms, raw ${raws.create.at(-1)!.toFixed(0)}/${raws.delete.at(-1)!.toFixed(0)} ms\n`);
+    }
+  } finally {
+    await gale.close();
+    await cleanUp(gale.installationId);
+  }
+
+  const rows = [
+    ['create -> RUNNING', summarize(gales.create), summarize(raws.create), pairedRatio(gales.create, raws.create)],
+    ['delete -> gone', summarize(gales.delete), summarize(raws.delete), pairedRatio(gales.delete, raws.delete)],
+  ] as const;
+  console.log(`\nGale (docker provider, sqlite) vs raw Docker Engine API, ${CYCLES} interleaved cycles, polling every ${POLL_MS} ms`);
+  for (const [label, g, r, paired] of rows) console.log(formatRow(label, g, r, paired));
+  const answer = (xs: number[]) => summarize(xs).median.toFixed(1);
+  console.log(`Gale API answers: POST /instances median ${answer(gales.createAnswer)} ms, DELETE median ${answer(gales.deleteAnswer)} ms`);
+  const worst = Math.max(...rows.map(([, g, r]) => g.median / r.median));
+  console.log(`target: Gale/raw median <= ${TARGET_RATIO.toFixed(2)}: ${worst <= TARGET_RATIO ? 'met' : 'NOT met'} (worst ${worst.toFixed(2)})`);
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error);
+  await cleanUp(undefined).catch(() => undefined);
+  process.exitCode = 1;
+});
