@@ -60,15 +60,22 @@ export function registerErrorHandling(app: GaleApp, metrics: GaleMetrics, servic
         metrics.quotaRejections.inc({ tier: tierOf(services, request.principal.user.tier).name });
       }
       if (error.code === 'internal') request.log.error({ err: error }, 'internal error');
-      return sendError(reply, error.code, error.message);
+      sendError(reply, error.code, error.message);
+      return reply;
     }
-    if (error.validation) return sendError(reply, 'invalid_request', validationMessage(error));
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendError(reply, codeForStatus(status), error.message);
+    if (error.validation) {
+      sendError(reply, 'invalid_request', validationMessage(error));
+      return reply;
+    }
+    if (status >= 400 && status < 500) {
+      sendError(reply, codeForStatus(status), error.message);
+      return reply;
+    }
     // Anything else is our fault: log it in full, show the caller only an id to quote.
     const errorId = sendError(reply, status === 503 ? 'unavailable' : 'internal', 'internal error; quote the error id when reporting it');
     request.log.error({ err: error, errorId }, 'unhandled error');
-    return undefined;
+    return reply;
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -76,8 +83,10 @@ export function registerErrorHandling(app: GaleApp, metrics: GaleMetrics, servic
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))].filter((m) => m !== 'HEAD');
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
-      return sendError(reply, 'method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`);
+      sendError(reply, 'method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`);
+      return reply;
     }
-    return sendError(reply, 'not_found', `no route ${request.method} ${path}`);
+    sendError(reply, 'not_found', `no route ${request.method} ${path}`);
+    return reply;
   });
 }

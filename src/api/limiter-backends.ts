@@ -110,8 +110,10 @@ async function openRedisBackend(url: string, options: LimiterBackendOptions): Pr
   let lost = false;
   client.on('error', (error: Error) => {
     lost = true;
-    connectionError({ err: { message: error.message } });
+    connectionError({ reason: error.message });
   });
+  // A connection Redis closed cleanly (a restart) emits no error, only a reconnection.
+  client.on('reconnecting', () => (lost = true));
   client.on('ready', () => {
     if (lost) logger.info('Redis for rate limits is reachable again; limits are shared across replicas again');
     lost = false;
@@ -155,10 +157,10 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
     max: 4,
     connectionTimeoutMillis: STORE_TIMEOUT_MS * 2,
     query_timeout: STORE_TIMEOUT_MS * 2,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: 10_000,
   });
   const poolError = throttledWarning(logger, 'an idle PostgreSQL connection of the rate limiter failed; it is replaced on next use');
-  pool.on('error', (error: Error) => poolError({ err: { message: error.message } }));
+  pool.on('error', (error: Error) => poolError({ reason: error.message }));
   try {
     await createTable(pool, schema);
   } catch (error) {
@@ -190,15 +192,23 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
  * together race on CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make atomic (the loser can fail on the
  * catalog's unique index). So the table is created here, before any limiter exists, under a transaction-scoped
  * advisory lock that serialises every replica of this schema; the one that comes second finds it made.
- * The statement is the library's own, so its queries find the columns they expect.
+ * The columns are the library's own, so its queries find what they expect. UNLOGGED because every request writes
+ * here: a logged table would cost a WAL flush per request, for counts that are worthless a minute later anyway. The
+ * price: after a PostgreSQL crash (or on a promoted standby) the table starts empty, i.e. every window starts afresh.
  */
 async function createTable(pool: pg.Pool, schema: string): Promise<void> {
   const table = schema ? `"${schema}"."${RATE_LIMIT_TABLE}"` : `"${RATE_LIMIT_TABLE}"`;
   const client = await pool.connect();
   try {
+    if (schema) {
+      // The store has usually made it already; a concurrent maker outside our lock shows as a unique violation.
+      await client.query(`create schema if not exists "${schema}"`).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== '23505') throw error;
+      });
+    }
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock(hashtext($1))', [`gale:${schema || 'default'}:${RATE_LIMIT_TABLE}`]);
-    await client.query(`create table if not exists ${table} (key varchar(255) primary key, points integer not null default 0, expire bigint)`);
+    await client.query(`create unlogged table if not exists ${table} (key varchar(255) primary key, points integer not null default 0, expire bigint)`);
     await client.query('commit');
   } catch (error) {
     await client.query('rollback').catch(() => undefined);

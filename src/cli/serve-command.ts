@@ -17,7 +17,11 @@ export function registerServeCommand(program: Command): void {
       if (flags.dataDir) overrides.dataDir = flags.dataDir;
       if (flags.provider) overrides.provider = flags.provider;
       const config = loadConfig({ flags: overrides });
-      const server = await startServer(config);
+      const server = await startServer(config).catch((error: unknown) => {
+        // Nothing is left open by a failed start, but exit explicitly rather than trust every client library.
+        process.stderr.write(`gale: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      });
       let signals = 0;
       const shutdown = (signal: string): void => {
         signals += 1;

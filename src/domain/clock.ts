@@ -7,5 +7,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** RFC 3339 UTC with second precision, the form the spec's examples use: 2024-01-01T00:00:00Z. */
 export function formatTimestamp(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  // toISOString is always YYYY-MM-DDTHH:MM:SS.sssZ for the years we store; dropping the milliseconds by slicing
+  // is cheaper than a replace, and this runs once per instance in every list.
+  return `${new Date(epochMs).toISOString().slice(0, 19)}Z`;
 }

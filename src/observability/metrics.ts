@@ -22,7 +22,8 @@ export class GaleMetrics {
 
   constructor(sources: MetricSources, providerName: string) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'gale_process_' });
+    // prom-client's names already say process_ or nodejs_; the prefix only marks them as Gale's.
+    collectDefaultMetrics({ register: this.registry, prefix: 'gale_' });
     this.httpRequests = new Counter({
       name: 'gale_http_requests_total',
       help: 'HTTP requests answered, by route pattern and status',

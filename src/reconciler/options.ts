@@ -33,6 +33,11 @@ export interface ReconcilerOptions {
   waitRetryMs?: number;
   /** Provider steps per claim before the instance is handed back; guards against a provider that never settles. */
   maxSteps?: number;
+  /**
+   * How long a change of intent may take (reconcile-instance.ts): past it the attempt under way is cut off and retried
+   * once with as long again, then the instance is reported TERMINATED with its operations failed. Deletes never give up.
+   */
+  transitionDeadlineMs?: number;
   /** Jitter source, injectable so that tests can pin it. */
   random?: () => number;
   /**
@@ -61,10 +66,11 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     backoff: o.backoff ?? { baseMs: 500, maxMs: 60_000 },
     waitRetryMs: o.waitRetryMs ?? 500,
     maxSteps: o.maxSteps ?? 8,
+    transitionDeadlineMs: o.transitionDeadlineMs ?? 300_000,
     random: o.random ?? Math.random,
     onOutcome: o.onOutcome ?? (() => undefined),
   };
-  for (const key of ['pollIntervalMs', 'leaseMs', 'concurrency', 'resyncIntervalMs', 'maxSteps'] as const) {
+  for (const key of ['pollIntervalMs', 'leaseMs', 'concurrency', 'resyncIntervalMs', 'maxSteps', 'transitionDeadlineMs'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`reconciler option ${key} must be positive, got ${resolved[key]}`);
   }
   if (!resolved.owner) throw new Error('reconciler option owner must name this replica');

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { createApiKey, createToken, createUser } from '../../src/admin/accounts.js';
+import { defaultConfig, validateConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/domain/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { startServer, type GaleServer } from '../../src/main.js';
+import { unavailable } from '../helpers/backends.js';
+import { backends, type Backend, startTestGale, type TestGale } from '../helpers/gale.js';
+import { assertError, call, eventually } from '../helpers/http.js';
+
+/* The unauthenticated probes, the Prometheus scrape, request ids and what reaches the log. */
+
+const V1 = '/api/compute/v1';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// The probes and metrics read the store: run them over every store under test, with the simulator.
+const stores = [...new Set(backends().map((backend) => backend.store))].map((store): Backend => ({ store, provider: 'simulator' }));
+
+for (const backend of stores) {
+  const skip = await unavailable(backend);
+  describe(`operability over ${backend.store}`, { skip }, () => {
+    let gale: TestGale;
+    before(async () => {
+      gale = await startTestGale(backend);
+    });
+    after(() => gale?.close());
+
+    test('/healthz and /readyz answer without credentials; /readyz names its checks', async () => {
+      const health = await call<{ status: string }>(gale.url, 'GET', '/healthz');
+      assert.equal(health.status, 200);
+      assert.deepEqual(health.body, { status: 'ok' });
+      const ready = await call<{ status: string; checks: Record<string, string> }>(gale.url, 'GET', '/readyz');
+      assert.equal(ready.status, 200, ready.text);
+      assert.deepEqual(ready.body, { status: 'ready', checks: { store: 'ok', provider: 'ok' } });
+    });
+
+    test('/metrics has every family after traffic, a 429 and a quota 403 included', async () => {
+      const free = await gale.user('free');
+      const created = await call<{ id: string }>(gale.url, 'POST', `${V1}/instances`, { headers: free.bearer, body: { template_id: 'debian-12-micro' } });
+      assert.equal(created.status, 201, created.text);
+      assertError(await call(gale.url, 'POST', `${V1}/instances`, { headers: free.bearer, body: { template_id: 'debian-12-micro' } }), 403, 'quota_exceeded');
+      await eventually('the instance to run', async () => (await call<{ status: string }>(gale.url, 'GET', `${V1}/instances/${created.body.id}`, { headers: free.bearer })).body.status, (s) => s === 'RUNNING');
+      // A free user has 60 requests a minute: spend what is left, then one more.
+      let answer = await call(gale.url, 'GET', `${V1}/quotas`, { headers: free.bearer });
+      while (answer.status === 200) answer = await call(gale.url, 'GET', `${V1}/quotas`, { headers: free.bearer });
+      assertError(answer, 429, 'rate_limited');
+
+      const scrape = await call(gale.url, 'GET', '/metrics');
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.headers.get('content-type') ?? '', /^text\/plain/);
+      const text = scrape.text;
+      const expected = [
+        /^gale_http_requests_total\{method="POST",route="\/api\/compute\/v1\/instances",status="201"\} 1$/m,
+        /^gale_http_requests_total\{method="POST",route="\/api\/compute\/v1\/instances",status="403"\} 1$/m,
+        /^gale_http_requests_total\{method="GET",route="\/api\/compute\/v1\/instances\/:id",status="200"\} [1-9]\d*$/m,
+        /^gale_http_requests_total\{method="GET",route="\/api\/compute\/v1\/quotas",status="429"\} 1$/m,
+        /^gale_http_request_duration_seconds_bucket\{le="[0-9.]+",method="GET",route="\/api\/compute\/v1\/quotas",status="200"\} \d+$/m,
+        /^gale_http_request_duration_seconds_count\{method="POST",route="\/api\/compute\/v1\/instances",status="201"\} 1$/m,
+        /^gale_rate_limit_rejections_total\{tier="free"\} 1$/m,
+        /^gale_quota_rejections_total\{tier="free"\} 1$/m,
+        /^gale_reconciler_queue_depth \d+$/m,
+        /^gale_reconciler_operations_total\{action="create",outcome="completed"\} 1$/m,
+        /^gale_instances\{status="RUNNING",provider="simulator"\} 1$/m,
+        /^# TYPE gale_rate_limit_fallbacks_total counter$/m,
+        /^gale_process_cpu_seconds_total \d/m,
+      ];
+      for (const pattern of expected) assert.match(text, pattern);
+    });
+  });
+}
+
+describe('readiness with a provider that cannot be reached', () => {
+  let gale: TestGale;
+  before(async () => {
+    // The registry reports an unusable provider instead of failing the start: the replica runs, but is not ready.
+    gale = await startTestGale(
+      { store: 'sqlite', provider: 'simulator' },
+      { provider: 'docker', docker: { endpoints: { '*': '/nonexistent.sock' }, publishHost: '', network: '', recreateVanished: false } },
+    );
+  });
+  after(() => gale?.close());
+
+  test('/readyz answers 503 in the error envelope, naming the failing check; /healthz stays 200', async () => {
+    const ready = await call(gale.url, 'GET', '/readyz');
+    assertError(ready, 503, 'unavailable', /not ready: provider failed: .*nonexistent\.sock/);
+    assert.doesNotMatch(ready.text, /store failed/);
+    assert.equal((await call(gale.url, 'GET', '/healthz')).status, 200);
+  });
+});
+
+describe('request ids and logs', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gale-logs-'));
+  const stream = new PassThrough();
+  let logged = '';
+  stream.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+  let server: GaleServer;
+  let keyPair: Record<string, string>;
+  let secret = '';
+  let token = '';
+
+  before(async () => {
+    const config = validateConfig({ ...defaultConfig(), port: 0, dataDir, bootstrap: false, logLevel: 'info', simulator: { delayMs: 0 } });
+    server = await startServer(config, { logger: createLogger(config.logLevel, stream) });
+    const user = await createUser(server.store, systemClock, config.tiers, { email: 'logs@example.com', tier: 'pro', admin: false });
+    const pair = await createApiKey(server.store, systemClock, user.id);
+    token = (await createToken(server.store, systemClock, user.id, 3_600_000)).token;
+    secret = pair.apiSecret;
+    keyPair = { 'api-key': pair.apiKey, 'api-secret': pair.apiSecret };
+  });
+  after(async () => {
+    await server?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a request id is generated, or the caller\'s echoed, on every answer (errors too)', async () => {
+    const generated = await call(server.url, 'GET', `${V1}/templates`, { headers: keyPair });
+    assert.match(generated.headers.get('x-request-id') ?? '', UUID);
+    const given = `client-${randomUUID()}`;
+    const echoed = await call(server.url, 'GET', `${V1}/instances/nope`, { headers: { ...keyPair, 'x-request-id': given } });
+    assert.equal(echoed.status, 404);
+    assert.equal(echoed.headers.get('x-request-id'), given);
+    // An id a log reader could be fooled by (spaces, newlines, length) is replaced, not echoed.
+    const unsafe = await call(server.url, 'GET', '/healthz', { headers: { 'x-request-id': 'a b'.repeat(100) } });
+    assert.match(unsafe.headers.get('x-request-id') ?? '', UUID);
+  });
+
+  test('log lines are JSON, carry the request id, and never a secret or token', async () => {
+    const id = `trace-${randomUUID()}`;
+    assert.equal((await call(server.url, 'GET', `${V1}/quotas`, { headers: { ...keyPair, 'x-request-id': id } })).status, 200);
+    assert.equal((await call(server.url, 'GET', `${V1}/quotas`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': `${id}-b` } })).status, 200);
+    assert.equal((await call(server.url, 'GET', `${V1}/quotas`, { headers: { ...keyPair, 'api-secret': 'wrong-secret-value' } })).status, 401);
+    // Even a line that logs the headers wholesale has them censored.
+    server.logger.info({ req: { headers: { ...keyPair, authorization: `Bearer ${token}` } } }, 'headers logged on purpose');
+    await eventually('the lines to be written', async () => logged, (text) => text.includes(`${id}-b`) && text.includes('headers logged on purpose'));
+
+    const lines = logged.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const mine = lines.filter((line) => line.reqId === id);
+    assert.ok(mine.length >= 1, 'no line with the request id');
+    assert.ok(mine.some((line) => line.msg === 'request completed' && (line.res as { statusCode: number }).statusCode === 200));
+    for (const needle of [secret, token, 'wrong-secret-value']) assert.ok(!logged.includes(needle), 'a credential reached the log');
+    assert.match(logged, /\[redacted\]/);
+  });
+});

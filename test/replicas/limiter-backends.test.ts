@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { openLimiterBackend, RATE_LIMIT_TABLE, type LimiterBackend } from '../../src/api/limiter-backends.js';
+import { RateLimitedError, RequestLimiter } from '../../src/api/request-limiter.js';
+import { createLogger } from '../../src/logger.js';
+import { postgresUrlForTests } from '../helpers/backends.js';
+import { call, eventually } from '../helpers/http.js';
+import { describeWith, dropSchema, freshSchema, redisUrlForTests, schemaPool, startFleet, type Fleet } from './fleet.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+/* The shared limiter's stores: made safely by replicas starting together, and an outage of either costs no request. */
+
+const tier = { name: 'free', requestsPerMinute: 5, maxInstances: 1, maxVcpus: 2, maxDiskGb: 50 };
+
+function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: () => string } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { logger: createLogger('warn', stream), lines: () => text };
+}
+
+/** Spends the whole allowance and one more: the allowance is exactly tier.requestsPerMinute, wherever it is counted. */
+async function spendAllowance(limiter: RequestLimiter, user: string): Promise<void> {
+  for (let i = 0; i < tier.requestsPerMinute; i++) assert.equal((await limiter.consume(user, tier)).remaining, tier.requestsPerMinute - 1 - i);
+  await assert.rejects(limiter.consume(user, tier), RateLimitedError);
+}
+
+await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
+  const schema = freshSchema();
+  after(() => dropSchema(schema));
+
+  test('replicas starting together on a new schema all make or find the table, and share one count', async () => {
+    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const backends = await Promise.all(Array.from({ length: 6 }, () => openLimiterBackend(config, { logger: createLogger('silent') })));
+    try {
+      assert.deepEqual(new Set(backends.map((backend) => backend.name)), new Set(['postgres']));
+      const limiters = backends.map((backend) => new RequestLimiter(backend.factory));
+      for (let i = 0; i < tier.requestsPerMinute; i++) await limiters[i % limiters.length]!.consume('user-1', tier);
+      for (const limiter of limiters) await assert.rejects(limiter.consume('user-1', tier), RateLimitedError);
+    } finally {
+      await Promise.all(backends.map((backend) => backend.close()));
+    }
+  });
+
+  test('while the table cannot be used, requests are counted in memory and logged; then shared again', async () => {
+    const { logger, lines } = capturedLogger();
+    let fallbacks = 0;
+    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const backend = await openLimiterBackend(config, { logger, onFallback: () => (fallbacks += 1) });
+    const pool = schemaPool(schema);
+    try {
+      const limiter = new RequestLimiter(backend.factory);
+      // Renaming the table makes every limiter query fail, as an outage would, without disturbing anyone else.
+      await pool.query(`alter table ${RATE_LIMIT_TABLE} rename to ${RATE_LIMIT_TABLE}_away`);
+      await spendAllowance(limiter, 'user-2');
+      assert.equal(fallbacks, tier.requestsPerMinute + 1);
+      assert.match(lines(), /counting in this replica's memory/);
+      await pool.query(`alter table ${RATE_LIMIT_TABLE}_away rename to ${RATE_LIMIT_TABLE}`);
+      await limiter.consume('user-3', tier);
+      assert.equal(fallbacks, tier.requestsPerMinute + 1, 'back on the shared table');
+    } finally {
+      await pool.end();
+      await backend.close();
+    }
+  });
+});
+
+await describeWith(['redis'], 'the Redis rate limiter', () => {
+  test('Redis unreachable at start: the limiter still answers, from memory, and says so', async () => {
+    const { logger, lines } = capturedLogger();
+    let fallbacks = 0;
+    // Port 1 on loopback: nothing listens there, so connecting is refused at once.
+    const backend: LimiterBackend = await openLimiterBackend(
+      { redisUrl: 'redis://127.0.0.1:1', databaseUrl: '', databaseSchema: '' },
+      { logger, onFallback: () => (fallbacks += 1) },
+    );
+    try {
+      assert.equal(backend.name, 'redis');
+      await spendAllowance(new RequestLimiter(backend.factory), 'user-1');
+      assert.equal(fallbacks, tier.requestsPerMinute + 1);
+      assert.match(lines(), /Redis for rate limits is unreachable/);
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+await describeWith(['postgres', 'redis'], 'a Redis outage under a running replica', () => {
+  const target = new URL(redisUrlForTests());
+  const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  let fleet: Fleet;
+  before(async () => {
+    await proxy.open();
+    fleet = await startFleet({ replicas: 1, overrides: { redisUrl: `redis://127.0.0.1:${proxy.port}` } });
+  });
+  after(async () => {
+    await fleet?.close();
+    await proxy.cut();
+  });
+
+  test('requests keep being answered and limited, and the shared count resumes when Redis is back', async () => {
+    const base = fleet.urls[0]!;
+    const user = await fleet.user('free');
+    const redis = new Redis(redisUrlForTests());
+    const key = `gale-rl-free:${user.userId}`;
+    const quotas = () => call(base, 'GET', '/api/compute/v1/quotas', { headers: user.bearer });
+    try {
+      assert.equal((await quotas()).status, 200);
+      assert.equal(await redis.get(key), '1');
+
+      await proxy.cut();
+      for (let i = 0; i < 3; i++) {
+        const answer = await quotas();
+        assert.equal(answer.status, 200, answer.text);
+        assert.ok(answer.headers.get('ratelimit-remaining'), 'still limited, from memory');
+      }
+      assert.equal(await redis.get(key), '1', 'nothing reached Redis during the outage');
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /gale_rate_limit_fallbacks_total\{backend="redis"\} 3/);
+
+      await proxy.open();
+      await eventually('requests to be counted in Redis again', async () => {
+        assert.equal((await quotas()).status, 200);
+        return Number(await redis.get(key));
+      }, (count) => count > 1, 30_000);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
