@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Authenticator } from './api/authenticator.js';
 import { buildApp } from './api/app.js';
+import { openLimiterBackend } from './api/limiter-backends.js';
 import { RequestLimiter } from './api/request-limiter.js';
 import type { ApiServices, GaleApp } from './api/services.js';
 import { bootstrapAdmin } from './bootstrap.js';
@@ -52,63 +53,83 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const replicaId = options.replicaId ?? `gale-${process.pid}-${randomUUID().slice(0, 8)}`;
   const catalog = new CatalogIndex(config.catalog);
 
-  const store = await openConfiguredStore(config);
-  const provider = createProvider(config.provider, {
-    store,
-    clock,
-    logger,
-    simulatorDelayMs: config.simulator.delayMs,
-    installationId: await store.installationId(),
-    docker: config.docker,
-    stopGraceMs: config.reconciler.stopGraceMs,
-  });
-  const reconciler = createReconciler({
-    store,
-    provider,
-    clock,
-    logger: logger.child({ component: 'reconciler' }),
-    owner: replicaId,
-    ...config.reconciler,
-    imageFor: (templateId: string) => {
-      const template = catalog.template(templateId);
-      return template?.providerImages[provider.name] ?? template?.image ?? templateId;
-    },
-  });
-
-  const services: ApiServices = {
-    store,
-    catalog,
-    tiers: config.tiers,
-    defaultTier: config.defaultTier,
-    authenticator: new Authenticator(store, clock, config.credentialCacheMs),
-    limiter: new RequestLimiter(),
-    clock,
-    onWorkQueued: () => reconciler.wake(),
+  // What has been opened so far, closed in reverse order on shutdown or when a later step of start-up fails.
+  const opened: Array<() => Promise<void>> = [];
+  const closeOpened = async (): Promise<void> => {
+    for (let step = opened.pop(); step; step = opened.pop()) {
+      try {
+        await step();
+      } catch (error) {
+        logger.error({ err: error }, 'error while closing');
+      }
+    }
   };
-  const metrics = new GaleMetrics(
-    { queueDepth: () => store.countPendingWork(clock.now()), instancesByStatus: () => store.countInstancesByStatus() },
-    provider.name,
-  );
-  const readiness = { store: () => store.ping(), provider: () => provider.probe() };
-  const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, metrics, readiness });
+  try {
+    const store = await openConfiguredStore(config);
+    opened.push(() => store.close());
+    const metrics = new GaleMetrics(
+      { queueDepth: () => store.countPendingWork(clock.now()), instancesByStatus: () => store.countInstancesByStatus() },
+      config.provider,
+    );
+    // Redis or PostgreSQL when configured, so that a user's allowance holds across every replica (docs/operations.md).
+    const limiterBackend = await openLimiterBackend(config, {
+      logger,
+      onFallback: (backend) => metrics.rateLimitFallbacks.inc({ backend }),
+    });
+    // After the API: no request can still be counting against it.
+    opened.push(() => limiterBackend.close());
+    const provider = createProvider(config.provider, {
+      store,
+      clock,
+      logger,
+      simulatorDelayMs: config.simulator.delayMs,
+      installationId: await store.installationId(),
+      docker: config.docker,
+      stopGraceMs: config.reconciler.stopGraceMs,
+    });
+    opened.push(() => provider.close());
+    const reconciler = createReconciler({
+      store,
+      provider,
+      clock,
+      logger: logger.child({ component: 'reconciler' }),
+      owner: replicaId,
+      ...config.reconciler,
+      onOutcome: (action, outcome) => metrics.reconcileOutcomes.inc({ action, outcome }),
+      imageFor: (templateId: string) => {
+        const template = catalog.template(templateId);
+        return template?.providerImages[provider.name] ?? template?.image ?? templateId;
+      },
+    });
+    opened.push(() => reconciler.stop());
 
-  const address = await app.listen({ host: config.host, port: config.port });
-  const url = address.replace('://[::1]', '://localhost');
-  if (config.bootstrap) {
-    await bootstrapAdmin(store, clock, config.tiers, url, options.print ?? ((text) => process.stdout.write(text)));
+    const services: ApiServices = {
+      store,
+      catalog,
+      tiers: config.tiers,
+      defaultTier: config.defaultTier,
+      authenticator: new Authenticator(store, clock, config.credentialCacheMs),
+      limiter: new RequestLimiter(limiterBackend.factory),
+      clock,
+      onWorkQueued: () => reconciler.wake(),
+    };
+    const readiness = { store: () => store.ping(), provider: () => provider.probe() };
+    const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, http: config.http, cors: config.cors, metrics, readiness });
+    opened.push(() => app.close());
+
+    const address = await app.listen({ host: config.host, port: config.port });
+    const url = address.replace('://[::1]', '://localhost');
+    if (config.bootstrap) {
+      await bootstrapAdmin(store, clock, config.tiers, url, options.print ?? ((text) => process.stdout.write(text)));
+    }
+    reconciler.start();
+    logger.info({ url, provider: provider.name, store: store.dialect, rateLimits: limiterBackend.name, replicaId }, 'gale is serving');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => (closing ??= closeOpened());
+    return { url, app, store, provider, reconciler, logger, metrics, close };
+  } catch (error) {
+    await closeOpened();
+    throw error;
   }
-  reconciler.start();
-  logger.info({ url, provider: provider.name, store: store.dialect, replicaId }, 'gale is serving');
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      await app.close();
-      await reconciler.stop();
-      await provider.close();
-      await store.close();
-    })();
-    return closing;
-  };
-  return { url, app, store, provider, reconciler, logger, metrics, close };
 }

@@ -11,6 +11,7 @@ import type { GaleMetrics } from '../observability/metrics.js';
 import { registerErrorHandling } from './error-handling.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerAccessControl } from './access-control.js';
+import { AuthFailureGuard, registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
 import { registerAdminListInstances } from './routes/admin-list-instances.js';
 import { registerCreateInstance } from './routes/create-instance.js';
 import { registerDeleteInstance, registerGetInstance, type Scope } from './routes/instance-by-id.js';
@@ -25,6 +26,9 @@ export const API_BASE = '/api/compute/v1';
 export interface AppOptions {
   logger: FastifyBaseLogger;
   bodyLimitBytes: number;
+  /** Connection and slow-client limits, security headers, the brake on failed authentications (security.ts). */
+  http: HttpSettings;
+  cors: CorsSettings;
   metrics: GaleMetrics;
   readiness: ReadinessChecks;
 }
@@ -39,8 +43,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
+    ...serverOptions(options.http),
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -67,12 +70,13 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   });
 
   registerErrorHandling(app, options.metrics, services);
-  registerAccessControl(app, services, options.metrics);
+  // Before access control: a CORS preflight is answered without credentials, and hostile targets never reach auth.
+  registerSecurity(app, options.http, options.cors);
+  registerAccessControl(app, services, options.metrics, new AuthFailureGuard(options.http.authFailuresPerMinute));
   registerOperability(app, options.readiness, options.metrics);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
   });
 

@@ -21,7 +21,17 @@ export function defaultConfig(): Config {
     defaultTier: DEFAULT_TIER,
     tiers: structuredClone(DEFAULT_TIERS),
     catalog: structuredClone(DEFAULT_CATALOG),
-    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 8, resyncIntervalMs: 15_000, stopGraceMs: 60_000 },
+    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 8, resyncIntervalMs: 15_000, stopGraceMs: 60_000, transitionDeadlineMs: 300_000 },
+    http: {
+      maxConnections: 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 72_000,
+      maxHeaderBytes: 16 * 1024,
+      hstsMaxAgeSeconds: 0,
+      authFailuresPerMinute: 20,
+    },
+    cors: { origins: [] },
     docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
   };
 }
@@ -88,7 +98,7 @@ function merge(base: Config, over: ConfigOverrides): Config {
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
     const current = out[key];
-    const isSection = ['simulator', 'reconciler', 'docker'].includes(key);
+    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors'].includes(key);
     out[key] = isSection && current && typeof current === 'object' ? { ...current, ...(value as object) } : value;
   }
   return out as Config;
@@ -112,6 +122,9 @@ export function validateConfig(config: Config): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   if (!config.tiers[config.defaultTier]) throw new ConfigError(`defaultTier "${config.defaultTier}" is not one of the tiers`);
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    throw new ConfigError(`http.headersTimeoutMs (${config.http.headersTimeoutMs}) must not exceed http.requestTimeoutMs (${config.http.requestTimeoutMs})`);
+  }
   for (const [key, tier] of Object.entries(config.tiers)) {
     if (tier.name !== key) throw new ConfigError(`tier "${key}" has name "${tier.name}"; they must be equal`);
   }

@@ -57,7 +57,28 @@ export const ConfigSchema = Type.Object({
     concurrency: Type.Integer({ minimum: 1, maximum: 256 }),
     resyncIntervalMs: Type.Integer({ minimum: 100 }),
     stopGraceMs: Type.Integer({ minimum: 0 }),
+    /** A change of intent not carried out within it is retried once with as long again, then reported failed. */
+    transitionDeadlineMs: Type.Integer({ minimum: 1000 }),
   }),
+  /** Limits on connections and slow clients, and the security headers (src/api/security.ts). */
+  http: Type.Object({
+    /** Connections open at once; more are closed on accept. 0: no limit. */
+    maxConnections: Type.Integer({ minimum: 0 }),
+    /** Time to receive a request's headers (slowloris); Node answers 408 and closes. At most requestTimeoutMs. */
+    headersTimeoutMs: Type.Integer({ minimum: 1000 }),
+    /** Time to receive a whole request, body included. */
+    requestTimeoutMs: Type.Integer({ minimum: 1000 }),
+    /** An idle keep-alive connection is closed after it; keep it above a load balancer's idle timeout. */
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1000 }),
+    /** Largest total size of a request's headers; larger ones answer 431. */
+    maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 }),
+    /** Strict-Transport-Security max-age; 0 sends no such header (set it when Gale is served over HTTPS). */
+    hstsMaxAgeSeconds: Type.Integer({ minimum: 0 }),
+    /** Failed authentications a client address may make a minute before its attempts answer 429. */
+    authFailuresPerMinute: Type.Integer({ minimum: 1 }),
+  }),
+  /** Cross-origin requests from browsers: off unless origins are listed ("*" allows any). */
+  cors: Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }),
   docker: Type.Object({
     /** Zone (or "*") -> Docker endpoint: a unix socket path or tcp://host:port. */
     endpoints: Type.Record(Type.String(), Type.String()),

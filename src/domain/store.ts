@@ -1,3 +1,4 @@
+import type { IdempotentWrite } from './idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, OperationKind, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
 
@@ -6,6 +7,8 @@ import type { Tier, Usage } from './tiers.js';
  * runs in one transaction. Timestamps are epoch milliseconds. Implementations: src/store/.
  * Errors: unknown or foreign instances raise GaleError('not_found'), a refused change GaleError('conflict'),
  * a quota breach GaleError('quota_exceeded').
+ * Changes given an IdempotentWrite (domain/idempotency.ts) record its key and answer in their own transaction; a key
+ * that already answered the same request raises IdempotentReplay, one used for another request 'idempotency_mismatch'.
  */
 
 export const ADMIN_ROLE = 'compute_admin';
@@ -71,7 +74,7 @@ export interface InstanceStore {
    * all in one transaction, so that concurrent creates can never exceed the quota.
    * newId is called again when an id is taken.
    */
-  createInstance(input: NewInstance, tier: Tier | null, newId: () => string): Promise<InstanceRecord>;
+  createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<InstanceRecord>): Promise<InstanceRecord>;
   /** A live (not deleted) instance, or undefined. */
   getInstance(id: string): Promise<InstanceRecord | undefined>;
   /** The live instances of one user, newest first. */
@@ -82,12 +85,24 @@ export interface InstanceStore {
    * Applies the power state machine (domain/power.ts) to the stored state and records the operation.
    * ownerId undefined bypasses ownership (admin). Raises not_found / conflict.
    */
-  requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number): Promise<'accepted' | 'noop'>;
+  requestPowerOperation(
+    id: string,
+    ownerId: string | undefined,
+    operation: PowerOperation,
+    now: number,
+    idempotency?: IdempotentWrite<'accepted' | 'noop'>,
+  ): Promise<'accepted' | 'noop'>;
   /** Marks the instance deleted (gone from the API at once) and due for teardown. Raises not_found. */
-  deleteInstance(id: string, ownerId: string | undefined, now: number): Promise<void>;
+  deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<void>): Promise<void>;
   getUsage(userId: string): Promise<Usage>;
   /** Live instances counted by status, for metrics. */
   countInstancesByStatus(): Promise<Array<{ status: string; count: number }>>;
+}
+
+/** Idempotency keys are written by the guarded changes above; expired ones are removed a batch at a time. */
+export interface IdempotencyStore {
+  /** Deletes up to limit keys expired at now; returns how many. */
+  purgeExpiredIdempotencyKeys(now: number, limit: number): Promise<number>;
 }
 
 export interface Operation {
@@ -180,7 +195,7 @@ export interface SimulatorStore {
   listMachines(): Promise<SimulatedMachine[]>;
 }
 
-export interface Store extends UserStore, InstanceStore, WorkStore, SimulatorStore {
+export interface Store extends UserStore, InstanceStore, IdempotencyStore, WorkStore, SimulatorStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** A random id made once per database; providers label what they create with it, so two Gale installations never touch each other's machines. */
   installationId(): Promise<string>;

@@ -4,6 +4,7 @@ import { PermanentProviderError, type MachineSpec, type Observation } from '../d
 import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
 import type { ClaimedInstance, ObservedState } from '../domain/store.js';
 import { backoffDelay, jittered } from './backoff.js';
+import { attemptLimit, boundedProvider, transitionWindow, TransitionOverdueError, type TransitionWindow } from './deadline.js';
 import type { ResolvedOptions } from './options.js';
 
 /** How one claim ended; for logs and tests. */
@@ -17,7 +18,10 @@ export class LeaseLostError extends Error {
   }
 }
 
-type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock' | 'owner' | 'imageFor' | 'stopGraceMs' | 'backoff' | 'waitRetryMs' | 'maxSteps' | 'random'>;
+type Deps = Pick<
+  ResolvedOptions,
+  'store' | 'provider' | 'clock' | 'owner' | 'imageFor' | 'stopGraceMs' | 'backoff' | 'waitRetryMs' | 'maxSteps' | 'random' | 'transitionDeadlineMs'
+>;
 
 export function machineSpecOf(record: InstanceRecord, imageFor: (templateId: string) => string): MachineSpec {
   return {
@@ -49,8 +53,17 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
   const guard = (): void => {
     if (signal.aborted) throw new LeaseLostError(record.id);
   };
+  const deleted = record.deletedAt !== null;
+  const attemptStart = deps.clock.now();
+  let window: TransitionWindow | undefined;
+  // Past the give-up time only a teardown goes on: everything else is reported failed rather than tried for ever.
+  const overdue = (): boolean => window !== undefined && !deleted && deps.clock.now() >= window.giveUpAt;
   try {
-    return await drive(deps, record, guard, log);
+    window = await transitionWindow(deps.store, record, deps.transitionDeadlineMs);
+    if (overdue()) throw new TransitionOverdueError(`no attempt finished in time; the instance was last seen ${record.status}`);
+    const until = attemptLimit(window, attemptStart, deps.transitionDeadlineMs, deleted);
+    const provider = boundedProvider(deps.provider, deps.clock, until, signal, () => new LeaseLostError(record.id));
+    return await drive({ ...deps, provider }, record, guard, log, overdue);
   } catch (error) {
     if (error instanceof LeaseLostError || signal.aborted) {
       log.warn('work abandoned (lease lost, or this replica is stopping); no further writes for the instance');
@@ -58,14 +71,23 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
     }
     const message = error instanceof Error ? error.message : String(error);
     // A deleted instance has no user to show a failure to: its teardown must go on until it succeeds.
-    if (error instanceof PermanentProviderError && record.deletedAt === null) {
+    if (error instanceof PermanentProviderError && !deleted) {
       log.error({ err: error }, 'provider failed permanently; the instance ends TERMINATED');
       guard();
       await deps.store.abandonWork(record.id, deps.owner, record.generation, message);
       return 'abandoned';
     }
+    if (window && (error instanceof TransitionOverdueError || overdue())) {
+      const reason = `${window.kind} did not finish within the transition deadline (${deps.transitionDeadlineMs} ms, then one retry as long): ${message}`;
+      log.error({ err: error, operation: window.kind, startedAt: window.startedAt, reason }, 'transition deadline passed; the instance ends TERMINATED');
+      guard();
+      await deps.store.abandonWork(record.id, deps.owner, record.generation, reason);
+      return 'abandoned';
+    }
     const attempts = record.attempts;
-    const delayMs = backoffDelay(attempts, deps.backoff, deps.random);
+    // The attempt that the deadline cut off is retried at once: the retry has until the give-up time, not a backoff.
+    const cutOff = window !== undefined && !deleted && attemptStart < window.deadline && deps.clock.now() >= window.deadline;
+    const delayMs = cutOff ? 0 : backoffDelay(attempts, deps.backoff, deps.random);
     log.warn({ err: error, attempts: attempts + 1, retryInMs: delayMs }, 'reconcile failed; will retry');
     guard();
     await deps.store.failWork(record.id, deps.owner, message, deps.clock.now() + delayMs);
@@ -73,7 +95,7 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
   }
 }
 
-async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log: Logger): Promise<Outcome> {
+async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log: Logger, overdue: () => boolean): Promise<Outcome> {
   const { store, provider, owner } = deps;
   const id = record.id;
   const deleted = record.deletedAt !== null;
@@ -89,6 +111,7 @@ async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log:
     if (action === 'wait' || step >= deps.maxSteps) {
       // Someone else's transition (or a crashed one not yet stale) is under way: look again soon, without backoff.
       const reason = action === 'wait' ? `waiting for the machine to leave ${observed?.status}` : 'step limit reached';
+      if (overdue()) throw new TransitionOverdueError(reason);
       log.debug({ reason }, 'reconcile deferred');
       guard();
       await store.failWork(id, owner, reason, deps.clock.now() + jittered(deps.waitRetryMs, deps.random));

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import { GaleError, instanceNotFound, notFound } from '../domain/errors.js';
+import type { IdempotentWrite } from '../domain/idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, PowerOperation } from '../domain/instance.js';
 import { planPowerOperation } from '../domain/power.js';
 import type { InstanceFilter, InstanceStore, NewInstance } from '../domain/store.js';
 import { quotaViolation, type Tier, type Usage } from '../domain/tiers.js';
 import type { Db } from './db.js';
+import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { insertOperation } from './operations.js';
 import { precompiled } from './precompiled.js';
 import { INSTANCE_COLUMNS, toInstance } from './rows.js';
@@ -47,8 +49,8 @@ export function instanceStore(db: Db): InstanceStore {
   }
 
   return {
-    createInstance(input: NewInstance, tier: Tier | null, newId: () => string): Promise<InstanceRecord> {
-      return db.write(async (trx) => {
+    createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<InstanceRecord>): Promise<InstanceRecord> {
+      return guarded(db, idempotency, () => db.write(async (trx) => {
         // Concurrent creates of one user queue here (PostgreSQL row lock; SQLite holds the write lock
         // already), so the usage read next cannot be stale by the time the insert commits.
         const owner = await trx
@@ -58,6 +60,8 @@ export function instanceStore(db: Db): InstanceStore {
           .$if(db.lockRows, (q) => q.forUpdate())
           .executeTakeFirst();
         if (!owner) throw notFound(`user ${input.userId} not found`);
+        // After the owner's lock, so that a concurrent duplicate finds the first one's key rather than its quota use.
+        await replayIfAnswered(trx, idempotency);
         if (tier) {
           const violation = quotaViolation(tier, await usageOf(trx, input.userId), { vcpus: input.vcpus, diskGb: input.diskGb });
           if (violation) throw new GaleError('quota_exceeded', violation);
@@ -112,8 +116,9 @@ export function instanceStore(db: Db): InstanceStore {
           })
           .execute();
         await insertOperation(trx, { instanceId: record.id, userId: record.userId, kind: 'create', generation: 1, createdAt: record.createdAt });
+        await rememberAnswer(trx, idempotency, record);
         return record;
-      });
+      }));
     },
 
     async getInstance(id: string): Promise<InstanceRecord | undefined> {
@@ -138,11 +143,16 @@ export function instanceStore(db: Db): InstanceStore {
       return { total: Number(counted.total), instances: rows.map(toInstance) };
     },
 
-    requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number) {
-      return db.write(async (trx): Promise<'accepted' | 'noop'> => {
+    requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number, idempotency?: IdempotentWrite<'accepted' | 'noop'>) {
+      return guarded(db, idempotency, () => db.write(async (trx): Promise<'accepted' | 'noop'> => {
+        // Before the lookup: a repeat of an accepted request replays even if the instance has since been deleted.
+        await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
         const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation);
-        if (plan.kind === 'noop') return 'noop';
+        if (plan.kind === 'noop') {
+          await rememberAnswer(trx, idempotency, 'noop' as const);
+          return 'noop';
+        }
         const { desired, status, requestReset } = plan.change;
         const generation = row.generation + 1;
         await trx
@@ -157,17 +167,20 @@ export function instanceStore(db: Db): InstanceStore {
           .where('id', '=', id)
           .execute();
         await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation, createdAt: now });
+        await rememberAnswer(trx, idempotency, 'accepted' as const);
         return 'accepted';
-      });
+      }));
     },
 
-    async deleteInstance(id: string, ownerId: string | undefined, now: number): Promise<void> {
-      await db.write(async (trx) => {
+    async deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<void>): Promise<void> {
+      await guarded(db, idempotency, () => db.write(async (trx) => {
+        await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
         const generation = row.generation + 1;
         await trx.updateTable('instances').set({ deleted_at: now, generation, work_due_at: now }).where('id', '=', id).execute();
         await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: 'delete', generation, createdAt: now });
-      });
+        await rememberAnswer(trx, idempotency, undefined);
+      }));
     },
 
     getUsage(userId: string): Promise<Usage> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Store } from '../domain/store.js';
 import type { Db } from './db.js';
+import { idempotencyStore } from './idempotency.js';
 import { instanceStore } from './instances.js';
 import { listOperations } from './operations.js';
 import { simulatorStore } from './simulated-machines.js';
@@ -23,6 +24,7 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     dialect: db.dialect,
     ...userStore(db),
     ...instanceStore(db),
+    ...idempotencyStore(db),
     ...workClaims(db),
     ...workResults(db),
     ...simulatorStore(db),

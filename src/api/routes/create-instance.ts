@@ -2,6 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { CreateInstanceBodySchema, type CreateInstanceBody } from '../../contracts/instance.js';
 import { invalidRequest } from '../../domain/errors.js';
 import { newInstanceId } from '../../domain/ids.js';
+import type { InstanceRecord } from '../../domain/instance.js';
+import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
 import { principalOf, tierOf, type ApiServices, type GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
 import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
@@ -25,28 +27,36 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
         tags: ['instances'],
         security: SECURITY,
         body: CreateInstanceBodySchema,
-        response: { 201: Type.Ref('Instance'), ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
+        headers: IdempotencyHeadersSchema,
+        querystring: IdempotencyQuerySchema,
+        response: { 201: Type.Ref('Instance'), ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) },
       },
     },
     async (request, reply) => {
       const { user } = principalOf(request);
+      const claim = idempotencyClaimOf(request, user.id, services.clock.now());
       const placement = services.catalog.place(templateIdOf(request.body), request.body.zone);
-      const record = await services.store.createInstance(
-        {
-          userId: user.id,
-          zone: placement.zone,
-          machineType: placement.machineType.name,
-          templateId: placement.template.id,
-          vcpus: placement.machineType.vcpus,
-          memoryMb: placement.machineType.memoryMb,
-          diskGb: placement.template.diskSizeGb,
-          createdAt: services.clock.now(),
-        },
-        tierOf(services, user.tier),
-        () => newInstanceId(user.id),
-      );
-      services.onWorkQueued();
-      return reply.code(201).send(instanceView(record));
+      // Serialised once, so that the answer kept for repeats is byte for byte the one sent now.
+      const answer = (record: InstanceRecord): string => JSON.stringify(instanceView(record));
+      return replaying(reply, async () => {
+        const record = await services.store.createInstance(
+          {
+            userId: user.id,
+            zone: placement.zone,
+            machineType: placement.machineType.name,
+            templateId: placement.template.id,
+            vcpus: placement.machineType.vcpus,
+            memoryMb: placement.machineType.memoryMb,
+            diskGb: placement.template.diskSizeGb,
+            createdAt: services.clock.now(),
+          },
+          tierOf(services, user.tier),
+          () => newInstanceId(user.id),
+          answering(claim, (created: InstanceRecord) => ({ status: 201, body: answer(created) })),
+        );
+        services.onWorkQueued();
+        return reply.code(201).header('content-type', 'application/json; charset=utf-8').send(answer(record));
+      });
     },
   );
 }

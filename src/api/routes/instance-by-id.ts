@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { InstanceIdParamsSchema } from '../../contracts/instance.js';
 import { instanceNotFound, invalidRequest } from '../../domain/errors.js';
+import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
 import { principalOf, type ApiServices, type GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
 import { AUTHENTICATED_ERRORS, EMPTY_BODY, SECURITY, errorResponses } from './shared-schemas.js';
@@ -56,14 +57,20 @@ export function registerDeleteInstance(app: GaleApp, services: ApiServices, scop
         tags: [tagOf(scope)],
         security: SECURITY,
         params: InstanceIdParamsSchema,
-        response: { 204: EMPTY_BODY, ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
+        headers: IdempotencyHeadersSchema,
+        querystring: IdempotencyQuerySchema,
+        response: { 204: EMPTY_BODY, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) },
       },
     },
     async (request, reply) => {
       const id = requireId(request.params.id);
-      await services.store.deleteInstance(id, ownerFor(scope, request), services.clock.now());
-      services.onWorkQueued();
-      return reply.code(204).send();
+      const now = services.clock.now();
+      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now);
+      return replaying(reply, async () => {
+        await services.store.deleteInstance(id, ownerFor(scope, request), now, answering(claim, () => ({ status: 204, body: '' })));
+        services.onWorkQueued();
+        return reply.code(204).send();
+      });
     },
   );
 }

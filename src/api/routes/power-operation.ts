@@ -1,6 +1,7 @@
 import { InstanceIdParamsSchema } from '../../contracts/instance.js';
 import type { PowerOperation } from '../../domain/instance.js';
-import type { ApiServices, GaleApp } from '../services.js';
+import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
+import { principalOf, type ApiServices, type GaleApp } from '../services.js';
 import { ownerFor, requireId, type Scope } from './instance-by-id.js';
 import { AUTHENTICATED_ERRORS, EMPTY_BODY, SECURITY, errorResponses } from './shared-schemas.js';
 
@@ -24,14 +25,22 @@ export function registerPowerOperation(app: GaleApp, services: ApiServices, scop
         tags: [scope === 'admin' ? 'admin' : 'instances'],
         security: SECURITY,
         params: InstanceIdParamsSchema,
+        headers: IdempotencyHeadersSchema,
+        querystring: IdempotencyQuerySchema,
         response: { 202: EMPTY_BODY, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) },
       },
     },
     async (request, reply) => {
       const id = requireId(request.params.id);
-      const outcome = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, services.clock.now());
-      if (outcome === 'accepted') services.onWorkQueued();
-      return reply.code(202).send();
+      const now = services.clock.now();
+      // Keys belong to the caller, admin or not: an admin's key never collides with the owner's.
+      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now);
+      return replaying(reply, async () => {
+        const write = answering(claim, () => ({ status: 202, body: '' }));
+        const outcome = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, write);
+        if (outcome === 'accepted') services.onWorkQueued();
+        return reply.code(202).send();
+      });
     },
   );
 }

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
+import { idempotencyKeys } from './002_idempotency_keys.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -7,6 +8,7 @@ import { initial } from './001_initial.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
+  '002_idempotency_keys': idempotencyKeys,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { GaleError, invalidRequest } from '../domain/errors.js';
+import { sendError, severityOf } from './error-envelope.js';
+import type { GaleApp } from './services.js';
+
+/*
+ * What every response carries and what every connection is allowed, whatever route it reaches: connection and
+ * slow-client limits, the answer to requests Node refuses before Fastify sees them, security headers, CORS, and a
+ * brake on guessing credentials. Settings: `http` and `cors` in the configuration (docs/configuration.md).
+ */
+
+export interface HttpSettings {
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
+  hstsMaxAgeSeconds: number;
+  authFailuresPerMinute: number;
+}
+
+export interface CorsSettings {
+  origins: string[];
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  // An API answers JSON: nothing in it may load, run or be framed, even if a browser is tricked into rendering it.
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+const CORS_METHODS = 'GET, POST, DELETE';
+const CORS_REQUEST_HEADERS = 'authorization, api-key, api-secret, content-type, idempotency-key, x-request-id';
+const CORS_EXPOSED_HEADERS =
+  'x-error, x-error-id, x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, idempotent-replayed';
+const CORS_MAX_AGE_SECONDS = 600;
+
+/** A percent-escaped control character anywhere in the target: no Gale name or parameter contains one. */
+const ESCAPED_CONTROL = /%(?:[01][0-9a-f]|7f)/i;
+
+/** The headers every answer carries: SECURITY_HEADERS, and HSTS when configured. */
+function fixedHeaders(http: HttpSettings): Record<string, string> {
+  const fixed: Record<string, string> = { ...SECURITY_HEADERS };
+  if (http.hstsMaxAgeSeconds > 0) fixed['strict-transport-security'] = `max-age=${http.hstsMaxAgeSeconds}; includeSubDomains`;
+  return fixed;
+}
+
+/** The Fastify factory options that enforce the limits, to be spread into Fastify({...}). */
+export function serverOptions(http: HttpSettings) {
+  const fixed = fixedHeaders(http);
+  return {
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    // Socket inactivity: longer than a kept-alive connection may idle, so that keepAliveTimeoutMs is what applies.
+    connectionTimeout: http.keepAliveTimeoutMs + 5_000,
+    http: {
+      headersTimeout: http.headersTimeoutMs,
+      maxHeaderSize: http.maxHeaderBytes,
+      // Node checks header and request timeouts on this period (30 s by default), which would let slowloris clients
+      // hold a connection up to that much longer than the configured timeout.
+      connectionsCheckingInterval: Math.min(5_000, Math.max(250, Math.floor(http.headersTimeoutMs / 4))),
+      // Node would answer a Host-less HTTP/1.1 request with a bare 400 of its own; registerSecurity refuses it instead.
+      requireHostHeader: false,
+    },
+    clientErrorHandler,
+    // Targets the router cannot decode (%zz) or whose id is over its 100-character limit are refused before any hook
+    // runs; Fastify's own answer to them is not our envelope, so they are answered here, with the headers set by hand.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      for (const [name, value] of Object.entries(fixed)) reply.header(name, value);
+      reply.header('x-request-id', request.id).header('cache-control', 'no-store');
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      sendError(reply, 'invalid_request', tooLong ? 'a path segment is too long to name anything' : 'the request target is not a valid URL');
+    },
+  };
+}
+
+/** The envelope written straight to a socket, for answers given before there is a request object. */
+function rawEnvelope(status: number, reason: string, code: string, message: string): string {
+  const errorId = randomUUID();
+  const body = JSON.stringify({ error: { message, type: severityOf(status), code, error_id: errorId } });
+  const headers = [
+    `HTTP/1.1 ${status} ${reason}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `x-error: ${message}`,
+    `x-error-id: ${errorId}`,
+    'cache-control: no-store',
+    ...Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
+    'connection: close',
+  ];
+  return `${headers.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/**
+ * Node's HTTP parser refuses some requests before Fastify exists for them: headers over maxHeaderBytes (431),
+ * headers or request too slow (408), bytes that are not HTTP (400). Fastify's default answer is its own JSON shape;
+ * this one is Gale's envelope, so that every error a client can see has the same form.
+ */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // Node's own field: the response to the request this connection is serving, if any.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  if (!timeout && inFlight && !inFlight.headersSent) {
+    // Bytes that are not HTTP arrived after a complete request (a body its headers did not announce, say): that
+    // request is answered as usual and the connection closed after it. Answering the garbage too would put a second
+    // answer on the wire that the client cannot tell from the first.
+    inFlight.setHeader('connection', 'close');
+    return;
+  }
+  if (socket.writable && !inFlight?.headersSent) {
+    let answer: string;
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      answer = rawEnvelope(431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are larger than the server accepts');
+    } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answer = rawEnvelope(408, 'Request Timeout', 'request_timeout', 'the request was not received in time');
+    } else {
+      answer = rawEnvelope(400, 'Bad Request', 'invalid_request', 'malformed HTTP request');
+    }
+    socket.end(answer);
+  }
+  socket.destroySoon();
+}
+
+/** Security headers on every answer, CORS when configured, and no control characters in request targets. */
+export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSettings): void {
+  app.server.maxConnections = http.maxConnections > 0 ? http.maxConnections : Infinity;
+  // Node hands CONNECT (proxy tunnels) to this event and, with no listener, drops the connection unanswered.
+  app.server.on('connect', (_request: unknown, socket: Socket) => {
+    socket.end(rawEnvelope(405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported: Gale is not a proxy'));
+  });
+  const fixed = fixedHeaders(http);
+  const anyOrigin = cors.origins.includes('*');
+  const allowed = new Set(cors.origins);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (typeof origin === 'string' && (anyOrigin || allowed.has(origin))) {
+      reply.header('access-control-allow-origin', origin);
+      reply.header('vary', 'Origin');
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+        // A preflight carries no credentials by design: it is answered here, before authentication.
+        reply.header('access-control-allow-methods', CORS_METHODS);
+        reply.header('access-control-allow-headers', CORS_REQUEST_HEADERS);
+        reply.header('access-control-max-age', CORS_MAX_AGE_SECONDS);
+        return reply.code(204).send();
+      }
+      reply.header('access-control-expose-headers', CORS_EXPOSED_HEADERS);
+    }
+    if (ESCAPED_CONTROL.test(request.url)) throw invalidRequest('the request target contains an escaped control character');
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw invalidRequest('an HTTP/1.1 request needs a Host header');
+    return undefined;
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    for (const [name, value] of Object.entries(fixed)) reply.header(name, value);
+  });
+}
+
+/**
+ * Failed authentications per client address: past the allowance, every attempt to authenticate from that address
+ * answers 429 until the minute is over, right credentials included, so that keys cannot be guessed at any speed
+ * worth trying. Successful attempts cost nothing. Kept per replica, in memory: N replicas allow N times as many.
+ */
+export class AuthFailureGuard {
+  private readonly failures: RateLimiterMemory;
+
+  constructor(private readonly perMinute: number) {
+    this.failures = new RateLimiterMemory({ keyPrefix: 'gale-auth-failures', points: perMinute, duration: 60 });
+  }
+
+  /** Throws rate_limited (with the seconds to wait) when the address has used up its failures. */
+  async check(address: string): Promise<void> {
+    const state = await this.failures.get(address);
+    if (!state || state.consumedPoints < this.perMinute) return;
+    const seconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+    throw new GaleError('rate_limited', `too many failed authentications from this address; retry in ${seconds} s`, { retryAfterSeconds: seconds });
+  }
+
+  async recordFailure(address: string): Promise<void> {
+    await this.failures.penalty(address, 1);
+  }
+}

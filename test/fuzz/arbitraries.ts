@@ -1,0 +1,187 @@
+import fc from 'fast-check';
+
+/*
+ * Generators of hostile requests for fuzz.test.ts. Every part of a request is drawn from a mix of the valid (so that
+ * requests get deep into the handlers), the almost valid and the malicious.
+ */
+
+export interface Identities {
+  /** Header sets that authenticate: the fuzz user (bearer, key pair) and an admin. */
+  good: Array<Array<[string, string]>>;
+  apiKey: string;
+  token: string;
+  /** Ids of real instances: the fuzz user's and a victim's. */
+  instanceIds: string[];
+}
+
+export interface FuzzRequest {
+  method: string;
+  /** The request target exactly as sent: not normalised, may hold ../, %00 or raw bytes. */
+  target: string;
+  headers: Array<[string, string]>;
+  body: Buffer | undefined;
+}
+
+const V1 = '/api/compute/v1';
+
+const SQL = ["' OR '1'='1", '"; DROP TABLE instances; --', "1; SELECT * FROM api_keys --", "') UNION SELECT secret_hash FROM api_keys --", '%27%20OR%201=1'];
+const SHELL = ['$(reboot)', '`id`', '| cat /etc/passwd', '; rm -rf /', '&& curl evil.example', '${IFS}'];
+const TRAVERSAL = ['..', '../..', '../../../../etc/passwd', '..%2f..%2fetc%2fpasswd', '%2e%2e/%2e%2e', '....//....//', '..\\..\\windows', '/./.', '%2e'];
+const WEIRD = ['%00', 'a%00b', '%ff%fe', '%', '%zz', '%C0%AE', '\u00e9t\u00e9', '\u202e\u0000', '\ud83d\ude00', ' ', '\t', '', '~', '*', '?', '#', '//'];
+
+/** A path segment standing where an id goes. */
+function idArb(ids: Identities): fc.Arbitrary<string> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...ids.instanceIds) },
+    { weight: 1, arbitrary: fc.constantFrom('tw-000000-00000000', 'tw-ffffff-ffffffff', 'TW-000000-00000000') },
+    { weight: 2, arbitrary: fc.constantFrom(...SQL, ...SHELL, ...TRAVERSAL, ...WEIRD) },
+    { weight: 1, arbitrary: fc.integer({ min: 257, max: 5000 }).map((n) => 'a'.repeat(n)) },
+    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => encodeURIComponent(s)) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 20 }).map((s) => s.replace(/[?#]/g, '')) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
+  );
+}
+
+function pathArb(ids: Identities): fc.Arbitrary<string> {
+  const id = idArb(ids);
+  const op = fc.constantFrom('start', 'stop', 'restart', 'reset', 'delete', 'START', 'resume', '');
+  return fc.oneof(
+    fc.constant(`${V1}/instances`),
+    id.map((i) => `${V1}/instances/${i}`),
+    fc.tuple(id, op).map(([i, o]) => `${V1}/instances/${i}/${o}`),
+    fc.constant(`${V1}/admin/instances`),
+    id.map((i) => `${V1}/admin/instances/${i}`),
+    fc.tuple(id, op).map(([i, o]) => `${V1}/admin/instances/${i}/${o}`),
+    fc.constant(`${V1}/templates`),
+    fc.oneof(fc.constantFrom('debian-12-micro', 'ubuntu-22-standard'), id).map((t) => `${V1}/templates/${t}/zones`),
+    fc.constantFrom(`${V1}/quotas`, `${V1}/openapi.json`, '/healthz', '/readyz', '/metrics', '/', '*'),
+    fc.tuple(fc.constantFrom(...TRAVERSAL), id).map(([t, i]) => `${V1}/instances/${t}/${i}`),
+    fc.constantFrom(`${V1}/../../etc/passwd`, `${V1}/instances/../admin/instances`, `//api/compute/v1//instances`, `${V1}/instances/`, `${V1}/instances?`, `${V1}/%2e%2e/admin/instances`),
+    fc.webPath().map((p) => `${V1}${p}`),
+  );
+}
+
+function queryArb(): fc.Arbitrary<string> {
+  const value = fc.oneof(
+    fc.constantFrom('1', '0', '-1', '999999999999', 'abc', 'RUNNING', 'RUNNING%00', '%00', 'null', '[]', '', ...SQL, ...SHELL),
+    fc.uuid(),
+    fc.string({ unit: 'binary', maxLength: 30 }).map((s) => encodeURIComponent(s)),
+  );
+  const name = fc.constantFrom('page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID', 'requestId', '__proto__', 'constructor', 'a[b]', 'requestId[]');
+  return fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`);
+}
+
+function authArb(ids: Identities): fc.Arbitrary<Array<[string, string]>> {
+  const bad: Array<Array<[string, string]>> = [
+    [],
+    [['authorization', 'Bearer nope']],
+    [['authorization', 'Bearer']],
+    [['authorization', 'Bearer  ']],
+    [['authorization', `Bearer ${ids.token} extra`]],
+    [['authorization', `Basic ${Buffer.from('a:b').toString('base64')}`]],
+    [['authorization', `bearer ${ids.token}x`]],
+    [['authorization', `Bearer ${ids.token}`], ['authorization', `Bearer ${ids.token}`]],
+    [['authorization', `Bearer ${ids.token}`], ['api-key', ids.apiKey], ['api-secret', 'x']],
+    [['api-key', ids.apiKey]],
+    [['api-secret', 'secret']],
+    [['api-key', ids.apiKey], ['api-secret', 'wrong']],
+    [['api-key', ids.apiKey], ['api-key', ids.apiKey], ['api-secret', 'x']],
+    [['api-key', `${ids.apiKey}' OR '1'='1`], ['api-secret', "' OR '1'='1"]],
+    [['api-key', 'k'.repeat(4000)], ['api-secret', 's'.repeat(4000)]],
+    [['api-key', ''], ['api-secret', '']],
+  ];
+  const garbage = fc.string({ unit: 'binary', maxLength: 60 }).map((s): Array<[string, string]> => [['authorization', `Bearer ${s}`]]);
+  return fc.oneof({ weight: 10, arbitrary: fc.constantFrom(...ids.good) }, { weight: 8, arbitrary: fc.constantFrom(...bad) }, { weight: 1, arbitrary: garbage });
+}
+
+function deep(depth: number, kind: 'array' | 'object'): string {
+  return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+}
+
+function bodyArb(): fc.Arbitrary<Buffer | undefined> {
+  const text = (arb: fc.Arbitrary<string>) => arb.map((s) => Buffer.from(s, 'utf8'));
+  const scalar = fc.oneof(
+    fc.constantFrom('debian-12-micro', 'ubuntu-22-standard', 'us-central1-a', 'europe-west1-b', '', ...SQL, ...SHELL, ...TRAVERSAL),
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 3 }),
+    fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }),
+  );
+  const createLike = fc
+    .record({ template_id: scalar, templateID: scalar, templateId: scalar, zone: scalar, extra: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] })
+    .map((o) => JSON.stringify(o));
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 6, arbitrary: text(createLike) },
+    { weight: 2, arbitrary: text(fc.json({ maxDepth: 4 })) },
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 500, max: 30_000 }), fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>).map(([d, k]) => Buffer.from(deep(d, k))) },
+    { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 300_000 }).map((n) => Buffer.from(JSON.stringify({ template_id: 'x'.repeat(n) }))) },
+    {
+      weight: 2,
+      arbitrary: text(
+        fc.constantFrom('{', '{"template_id":', '[1,2', 'nul', '{"a":1}}', '\u0000', "{'a':1}", '{"a":NaN}', '\ufeff{"template_id":"debian-12-micro"}', '{"__proto__":{"isAdmin":true},"template_id":"debian-12-micro"}', '{"constructor":{"prototype":{"x":1}}}', '"just a string"', '12', 'true', 'null', '[]'),
+      ),
+    },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)) },
+  );
+}
+
+function contentTypeArb(): fc.Arbitrary<string | undefined> {
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 3, arbitrary: fc.constantFrom(undefined, 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/xml', 'application/json, text/plain', '*/*', '') },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 30 }) },
+  );
+}
+
+function extraHeadersArb(): fc.Arbitrary<Array<[string, string]>> {
+  const idempotency = fc.oneof(
+    fc.uuid(),
+    fc.string({ unit: 'binary-ascii', maxLength: 80 }),
+    fc.string({ unit: 'binary', maxLength: 10 }),
+    fc.constantFrom('', 'k'.repeat(65), 'a b', ...SQL),
+  );
+  const known = fc.constantFrom<[string, string]>(
+    ['x-request-id', '../../etc'],
+    ['x-request-id', 'a'.repeat(500)],
+    ['transfer-encoding', 'chunked'],
+    ['content-length', '-1'],
+    ['expect', '100-continue'],
+    ['origin', 'https://evil.example'],
+    ['host', ''],
+    ['accept', 'text/html'],
+    ['x-forwarded-for', '1.2.3.4'],
+    ['connection', 'upgrade'],
+    ['upgrade', 'websocket'],
+  );
+  const header = fc.oneof(
+    { weight: 3, arbitrary: idempotency.map((v): [string, string] => ['idempotency-key', v]) },
+    { weight: 3, arbitrary: known },
+    { weight: 2, arbitrary: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,19}$/), fc.string({ unit: 'binary-ascii', maxLength: 40 })) },
+    { weight: 1, arbitrary: fc.tuple(fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 40 })) },
+  );
+  return fc.array(header, { maxLength: 3 });
+}
+
+export function requestArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'DELETE') }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'get', 'BREW', 'CONNECT') }),
+      path: pathArb(ids),
+      query: fc.option(queryArb(), { freq: 4 }),
+      auth: authArb(ids),
+      contentType: contentTypeArb(),
+      extra: extraHeadersArb(),
+      body: bodyArb(),
+      // Mostly with a Host header, as every HTTP/1.1 client sends; sometimes without, which must be refused cleanly.
+      host: fc.oneof({ weight: 19, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    })
+    .map(({ method, path, query, auth, contentType, extra, body, host }) => {
+      const headers: Array<[string, string]> = [...(host ? [['host', '127.0.0.1'] as [string, string]] : []), ...auth, ...extra];
+      if (contentType !== undefined) headers.push(['content-type', contentType]);
+      return { method, target: `${path}${query ?? ''}`, headers, body };
+    });
+}

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { defaultConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
+import { assertError, call, type Credentials } from '../helpers/http.js';
+import { httpCall, parseAnswer, socketCall, wire, type SocketAnswer } from './raw-http.js';
+
+/*
+ * Limits and headers (docs/api.md "Limits", docs/configuration.md `http` and `cors`): body and header size, slow
+ * clients, connection count, security headers on every answer, CORS off by default, and the brake on guessing
+ * credentials per client address. Never a wall-clock assertion: timeouts are only waited for.
+ */
+
+const V1 = '/api/compute/v1';
+const SIM = { store: 'sqlite', provider: 'simulator' } as const;
+
+function httpOverrides(http: Partial<Config['http']>, extra: Partial<Config> = {}): Partial<Config> {
+  return { simulator: { delayMs: 0 }, http: { ...defaultConfig().http, ...http }, ...extra };
+}
+
+/** The envelope and the headers every error has, for an answer read off a raw socket. */
+function assertRawEnvelope(answer: SocketAnswer, status: number, code: string): void {
+  assert.equal(answer.status, status, answer.text);
+  const body = answer.json as { error?: { code?: string; error_id?: string; type?: string } };
+  assert.equal(body.error?.code, code);
+  assert.equal(body.error?.type, 'WARNING');
+  assert.equal(answer.headers['x-error-id'], body.error?.error_id);
+  assert.ok(answer.headers['x-error']);
+  assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+  assert.equal(answer.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+function assertSecurityHeaders(headers: Headers, what: string): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) assert.equal(headers.get(name), value, `${name} on ${what}`);
+  assert.equal(headers.get('server'), null, `no Server banner on ${what}`);
+  assert.equal(headers.get('x-powered-by'), null, `no X-Powered-By on ${what}`);
+}
+
+describe('limits and headers', () => {
+  let gale: TestGale;
+  let user: Credentials;
+  before(async () => {
+    gale = await startTestGale(SIM, httpOverrides({ headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, hstsMaxAgeSeconds: 31_536_000 }));
+    user = await gale.user('pro');
+  });
+  after(async () => gale?.close());
+
+  test('a body over bodyLimitBytes answers 413 with the envelope', async () => {
+    const huge = JSON.stringify({ template_id: 'debian-12-micro', pad: 'x'.repeat(gale.config.bodyLimitBytes) });
+    assertError(await call(gale.url, 'POST', `${V1}/instances`, { headers: user.keyPair, rawBody: huge }), 413, 'payload_too_large');
+  });
+
+  test('headers over maxHeaderBytes answer 431 with the envelope, before Fastify sees the request', async () => {
+    const big = 'a'.repeat(gale.config.http.maxHeaderBytes + 1);
+    const answer = await socketCall(gale.url, wire('GET', `${V1}/templates`, [['x-padding', big]]));
+    assertRawEnvelope(answer, 431, 'headers_too_large');
+    assert.equal(answer.headers.connection, 'close');
+    // A request just under the limit is served.
+    const fine = await socketCall(gale.url, wire('GET', '/healthz', [['x-padding', 'a'.repeat(1000)]]));
+    assert.equal(fine.status, 200);
+  });
+
+  test('bytes that are not HTTP answer 400 with the envelope', async () => {
+    assertRawEnvelope(await socketCall(gale.url, 'NOT HTTP AT ALL\r\n\r\n'), 400, 'invalid_request');
+    assertRawEnvelope(await socketCall(gale.url, `GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n`), 400, 'invalid_request');
+  });
+
+  test('a client too slow to send its headers, or its body, is answered 408 and disconnected', async () => {
+    const dribble = (first: string, drip: string): Promise<SocketAnswer> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: Number(new URL(gale.url).port) });
+        const chunks: Buffer[] = [];
+        let timer: NodeJS.Timeout | undefined;
+        socket.on('connect', () => {
+          socket.write(first);
+          // One byte every 200 ms: each arrives well within any idle timeout, the whole never within the deadline.
+          timer = setInterval(() => socket.writable && socket.write(drip), 200);
+        });
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(timer);
+          resolve(parseAnswer(Buffer.concat(chunks)));
+        });
+      });
+    assertRawEnvelope(await dribble(`GET ${V1}/templates HTTP/1.1\r\nHost: x\r\nx-slow: `, 'a'), 408, 'request_timeout');
+    const slowBody = `POST ${V1}/instances HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\nauthorization: Bearer ${user.token}\r\n\r\n`;
+    assertRawEnvelope(await dribble(slowBody, ' '), 408, 'request_timeout');
+  });
+
+  test('every answer carries the security headers and HSTS when configured; no version banner', async () => {
+    const answers: Array<[string, Response | Awaited<ReturnType<typeof call>>]> = [
+      ['200', await call(gale.url, 'GET', `${V1}/templates`, { headers: user.bearer })],
+      ['201', await call(gale.url, 'POST', `${V1}/instances`, { headers: user.bearer, body: { template_id: 'debian-12-micro' } })],
+      ['400', await call(gale.url, 'POST', `${V1}/instances`, { headers: user.bearer, rawBody: '{' })],
+      ['401', await call(gale.url, 'GET', `${V1}/instances`, { headers: { authorization: 'Bearer nope' } })],
+      ['403', await call(gale.url, 'GET', `${V1}/instances`)],
+      ['404', await call(gale.url, 'GET', `${V1}/nowhere`)],
+      ['405', await call(gale.url, 'PUT', `${V1}/instances`)],
+      ['openapi', await call(gale.url, 'GET', `${V1}/openapi.json`)],
+      ['healthz', await call(gale.url, 'GET', '/healthz')],
+      ['metrics', await call(gale.url, 'GET', '/metrics')],
+    ];
+    for (const [what, answer] of answers) {
+      assertSecurityHeaders(answer.headers, what);
+      assert.equal(answer.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains', what);
+    }
+    // Off by default.
+    const plain = await startTestGale(SIM, { simulator: { delayMs: 0 } });
+    try {
+      const answer = await call(plain.url, 'GET', '/healthz');
+      assertSecurityHeaders(answer.headers, 'default config');
+      assert.equal(answer.headers.get('strict-transport-security'), null);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  test('CORS is off by default: no allow-origin header, and a preflight is not answered as one', async () => {
+    const preflight = await httpCall(gale.url, {
+      method: 'OPTIONS',
+      path: `${V1}/instances`,
+      headers: { origin: 'https://console.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.status, 405);
+    assert.equal(preflight.headers['access-control-allow-origin'], undefined);
+    const simple = await call(gale.url, 'GET', `${V1}/templates`, { headers: { ...user.bearer, origin: 'https://console.example' } });
+    assert.equal(simple.headers.get('access-control-allow-origin'), null);
+  });
+});
+
+describe('limits that need a server of their own', () => {
+  test('CORS, when configured, answers preflights without credentials and marks answers for listed origins only', async (t) => {
+    const gale = await startTestGale(SIM, httpOverrides({}, { cors: { origins: ['https://console.example'] } }));
+    t.after(() => gale.close());
+    const user = await gale.user('pro');
+    const preflight = await httpCall(gale.url, {
+      method: 'OPTIONS',
+      path: `${V1}/instances/tw-000000-00000000/stop`,
+      headers: { origin: 'https://console.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, idempotency-key' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], 'https://console.example');
+    assert.match(String(preflight.headers['access-control-allow-methods']), /POST/);
+    assert.match(String(preflight.headers['access-control-allow-headers']), /idempotency-key/);
+    assert.equal(preflight.headers['access-control-allow-credentials'], undefined, 'credentials travel in headers, never cookies');
+    assert.equal(preflight.headers['x-frame-options'], 'DENY');
+    const ok = await call(gale.url, 'GET', `${V1}/templates`, { headers: { ...user.bearer, origin: 'https://console.example' } });
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://console.example');
+    assert.match(ok.headers.get('access-control-expose-headers') ?? '', /x-error-id/);
+    const refused = await call(gale.url, 'GET', `${V1}/instances`, { headers: { origin: 'https://console.example' } });
+    assertError(refused, 403, 'forbidden');
+    assert.equal(refused.headers.get('access-control-allow-origin'), 'https://console.example', 'errors are readable by the console too');
+    const stranger = await httpCall(gale.url, { method: 'OPTIONS', path: `${V1}/instances`, headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    assert.equal(stranger.headers['access-control-allow-origin'], undefined);
+    assert.notEqual(stranger.status, 204);
+  });
+
+  test('maxConnections: connections beyond it are closed unanswered, and served again once one is free', async (t) => {
+    const gale = await startTestGale(SIM, httpOverrides({ maxConnections: 4 }));
+    t.after(() => gale.close());
+    const held: Socket[] = [];
+    t.after(() => held.forEach((socket) => socket.destroy()));
+    for (let i = 0; i < 4; i++) held.push(await keptAlive(gale.url));
+    const refused = await socketCall(gale.url, wire('GET', '/healthz', []));
+    assert.equal(refused.status, 0, 'no answer');
+    held.pop()!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await socketCall(gale.url, wire('GET', '/healthz', []))).status, 200);
+  });
+
+  test('failed authentications are limited per client address; successes do not count; other addresses are unaffected', async (t) => {
+    const gale = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 5 }));
+    t.after(() => gale.close());
+    const user = await gale.user('pro');
+    const templates = (headers: Record<string, string>, localAddress?: string) =>
+      httpCall(gale.url, { method: 'GET', path: `${V1}/templates`, headers, localAddress });
+    for (let i = 0; i < 20; i++) assert.equal((await templates(user.bearer)).status, 200);
+    for (let i = 0; i < 5; i++) assert.equal((await templates({ 'api-key': user.apiKey, 'api-secret': `guess-${i}` })).status, 401);
+    const blocked = await templates({ 'api-key': user.apiKey, 'api-secret': 'guess-6' });
+    assert.equal(blocked.status, 429);
+    assert.equal((blocked.json as { error: { code: string } }).error.code, 'rate_limited');
+    assert.ok(Number(blocked.headers['retry-after']) >= 1);
+    assert.equal((await templates(user.bearer)).status, 429, 'right credentials wait too');
+    assert.equal((await call(gale.url, 'GET', '/healthz')).status, 200, 'public routes are not affected');
+    assert.equal((await templates(user.bearer, '127.0.0.2')).status, 200, 'another address is not affected');
+  });
+});
+
+/** A connection that has been served once and is kept open. */
+function keptAlive(base: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(base).port) });
+    socket.once('error', reject);
+    socket.on('connect', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`));
+    socket.once('data', () => resolve(socket));
+  });
+}
