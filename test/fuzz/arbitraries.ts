@@ -24,6 +24,10 @@ export interface FuzzRequest {
 
 const V1 = '/api/compute/v1';
 
+/** Text a header or a path can carry as it is (visible ASCII and Latin-1): such requests reach the handlers. */
+const printable = (maxLength: number) =>
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c < 0x7f || c > 0x9f).map((c) => String.fromCharCode(c)), maxLength });
+
 const SQL = ["' OR '1'='1", '"; DROP TABLE instances; --', "1; SELECT * FROM api_keys --", "') UNION SELECT secret_hash FROM api_keys --", '%27%20OR%201=1'];
 const SHELL = ['$(reboot)', '`id`', '| cat /etc/passwd', '; rm -rf /', '&& curl evil.example', '${IFS}'];
 const TRAVERSAL = ['..', '../..', '../../../../etc/passwd', '..%2f..%2fetc%2fpasswd', '%2e%2e/%2e%2e', '....//....//', '..\\..\\windows', '/./.', '%2e'];
@@ -37,7 +41,7 @@ function idArb(ids: Identities): fc.Arbitrary<string> {
     { weight: 2, arbitrary: fc.constantFrom(...SQL, ...SHELL, ...TRAVERSAL, ...WEIRD) },
     { weight: 1, arbitrary: fc.integer({ min: 257, max: 5000 }).map((n) => 'a'.repeat(n)) },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => encodeURIComponent(s)) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 20 }).map((s) => s.replace(/[?#]/g, '')) },
+    { weight: 2, arbitrary: printable(20).map((s) => s.replace(/[?#/ ]/g, '')) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
   );
 }
@@ -133,14 +137,15 @@ function contentTypeArb(): fc.Arbitrary<string | undefined> {
   return fc.oneof(
     { weight: 6, arbitrary: fc.constant('application/json') },
     { weight: 3, arbitrary: fc.constantFrom(undefined, 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/xml', 'application/json, text/plain', '*/*', '') },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 30 }) },
+    { weight: 1, arbitrary: printable(30) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 10 }) },
   );
 }
 
 function extraHeadersArb(): fc.Arbitrary<Array<[string, string]>> {
   const idempotency = fc.oneof(
     fc.uuid(),
-    fc.string({ unit: 'binary-ascii', maxLength: 80 }),
+    printable(80),
     fc.string({ unit: 'binary', maxLength: 10 }),
     fc.constantFrom('', 'k'.repeat(65), 'a b', ...SQL),
   );
@@ -160,13 +165,14 @@ function extraHeadersArb(): fc.Arbitrary<Array<[string, string]>> {
   const header = fc.oneof(
     { weight: 3, arbitrary: idempotency.map((v): [string, string] => ['idempotency-key', v]) },
     { weight: 3, arbitrary: known },
-    { weight: 2, arbitrary: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,19}$/), fc.string({ unit: 'binary-ascii', maxLength: 40 })) },
-    { weight: 1, arbitrary: fc.tuple(fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 40 })) },
+    { weight: 2, arbitrary: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,19}$/), printable(40)) },
+    { weight: 1, arbitrary: fc.tuple(fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 40 })).filter(() => true) },
   );
   return fc.array(header, { maxLength: 3 });
 }
 
-export function requestArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
+/** Anything at all: every part drawn from the whole hostile mix, often bytes Node's parser refuses outright. */
+function hostileArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'DELETE') }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'get', 'BREW', 'CONNECT') }),
@@ -184,4 +190,46 @@ export function requestArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
       if (contentType !== undefined) headers.push(['content-type', contentType]);
       return { method, target: `${path}${query ?? ''}`, headers, body };
     });
+}
+
+/**
+ * What a client with a bug (or a probing user) sends: well-formed HTTP to the real routes, the caller's own and
+ * others' ids, mostly good credentials, JSON bodies of every shape. These get past the parser and authentication
+ * into validation, the handlers and the store, and some of them are accepted.
+ */
+function plausibleArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
+  const id = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...ids.instanceIds) },
+    { weight: 2, arbitrary: fc.constantFrom(...SQL, ...SHELL, ...TRAVERSAL).map((s) => encodeURIComponent(s)) },
+    { weight: 1, arbitrary: fc.constantFrom('tw-000000-00000000', '%00', 'a%00b', '%2e%2e', 'tw-' + 'f'.repeat(90)) },
+  );
+  const route = fc.oneof(
+    fc.tuple(fc.constantFrom('GET', 'POST'), fc.constant(`${V1}/instances`)),
+    fc.tuple(fc.constantFrom('GET', 'DELETE'), id.map((i) => `${V1}/instances/${i}`)),
+    fc.tuple(fc.constant('POST'), fc.tuple(id, fc.constantFrom('start', 'stop', 'restart', 'reset')).map(([i, o]) => `${V1}/instances/${i}/${o}`)),
+    fc.tuple(fc.constant('GET'), fc.constant(`${V1}/admin/instances`)),
+    fc.tuple(fc.constantFrom('GET', 'DELETE'), id.map((i) => `${V1}/admin/instances/${i}`)),
+    fc.tuple(fc.constant('POST'), fc.tuple(id, fc.constantFrom('start', 'stop', 'restart', 'reset')).map(([i, o]) => `${V1}/admin/instances/${i}/${o}`)),
+    fc.tuple(fc.constant('GET'), fc.constantFrom(`${V1}/templates`, `${V1}/templates/debian-12-micro/zones`, `${V1}/quotas`, `${V1}/openapi.json`)),
+  );
+  const key = fc.option(fc.oneof(fc.uuid(), fc.constantFrom('k1', 'k2', 'k3'), printable(70)), { freq: 2 });
+  const body = fc.option(
+    fc.oneof(
+      fc.record({ template_id: fc.constantFrom('debian-12-micro', 'ubuntu-22-standard', 'busybox-micro', 'nope') }),
+      fc.record({ template_id: fc.constantFrom('debian-12-micro'), zone: fc.constantFrom('europe-west1-b', 'us-central1-a', 'mars-1a', '') }),
+      fc.jsonValue({ maxDepth: 4 }),
+    ),
+    { freq: 3 },
+  );
+  const auth = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ids.good) }, { weight: 1, arbitrary: authArb(ids) });
+  return fc.record({ route, query: fc.option(queryArb(), { freq: 5 }), auth, key, body }).map(({ route: [method, path], query, auth, key, body }) => {
+    const headers: Array<[string, string]> = [['host', '127.0.0.1'], ...auth];
+    if (key !== null) headers.push(['idempotency-key', key]);
+    if (body !== null) headers.push(['content-type', 'application/json']);
+    return { method, target: `${path}${query ?? ''}`, headers, body: body === null ? undefined : Buffer.from(JSON.stringify(body)) };
+  });
+}
+
+export function requestArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
+  return fc.oneof({ weight: 3, arbitrary: plausibleArb(ids) }, { weight: 2, arbitrary: hostileArb(ids) });
 }

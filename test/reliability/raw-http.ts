@@ -78,6 +78,9 @@ export interface SocketAnswer {
 
 /** Parses one HTTP/1.1 answer from everything read on a socket that the server closed (Connection: close). */
 export function parseAnswer(raw: Buffer): SocketAnswer {
+  // Interim answers (100 Continue to an Expect header) come first and end at a blank line: the final one follows.
+  const interim = /^HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n/.exec(raw.toString('latin1'));
+  if (interim) return parseAnswer(raw.subarray(interim[0].length));
   const text = raw.toString('latin1');
   const end = text.indexOf('\r\n\r\n');
   if (raw.length === 0 || end < 0) return { status: 0, headers: {}, text, json: undefined, empty: raw.length === 0 };
