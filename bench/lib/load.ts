@@ -12,10 +12,14 @@ export interface LoadResult {
 export type Request = NonNullable<autocannon.Options['requests']>[number];
 export type RawRequest = autocannon.Request;
 
-/** One autocannon run; latencies in milliseconds. */
-export async function load(url: string, options: { connections: number; durationSec: number; requests: Request[] }): Promise<LoadResult> {
+/**
+ * One autocannon run; latencies in milliseconds. Several URLs share the connections round-robin and one latency
+ * histogram, so the p99 of a fleet is the fleet's, not an average of per-server p99s.
+ */
+export async function load(url: string | string[], options: { connections: number; durationSec: number; requests: Request[] }): Promise<LoadResult> {
   const result = await autocannon({
-    url,
+    // autocannon documents an array of URLs ("More than one url is allowed"); its published typings only say string.
+    url: (Array.isArray(url) && url.length === 1 ? url[0]! : url) as string,
     connections: options.connections,
     duration: options.durationSec,
     requests: options.requests,

@@ -1,6 +1,5 @@
-import autocannon from 'autocannon';
 import type { LoadResult, RawRequest, Request } from './load.js';
-import { pick } from './load.js';
+import { load, pick } from './load.js';
 import type { BenchUser } from './replica-fleet.js';
 
 const V1 = '/api/compute/v1';
@@ -26,24 +25,7 @@ export function requestMix(users: BenchUser[]): Request[] {
   ];
 }
 
-/**
- * One autocannon run over every replica at once: autocannon deals its connections round-robin over the URLs and keeps
- * one latency histogram, so the p99 is the fleet's, not an average of per-replica p99s. Latencies in milliseconds.
- */
-export async function loadFleet(urls: string[], options: { connections: number; durationSec: number; requests: Request[] }): Promise<LoadResult> {
-  const result = await autocannon({
-    // autocannon documents an array of URLs ("More than one url is allowed"); its published typings only say string.
-    url: (urls.length === 1 ? urls[0]! : urls) as string,
-    connections: options.connections,
-    duration: options.durationSec,
-    requests: options.requests,
-  });
-  return {
-    requests: result.requests.total,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
+/** One autocannon run over every replica at once (see load()). */
+export function loadFleet(urls: string[], options: { connections: number; durationSec: number; requests: Request[] }): Promise<LoadResult> {
+  return load(urls, options);
 }

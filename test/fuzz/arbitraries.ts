@@ -203,7 +203,7 @@ function plausibleArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
     { weight: 2, arbitrary: fc.constantFrom(...SQL, ...SHELL, ...TRAVERSAL).map((s) => encodeURIComponent(s)) },
     { weight: 1, arbitrary: fc.constantFrom('tw-000000-00000000', '%00', 'a%00b', '%2e%2e', 'tw-' + 'f'.repeat(90)) },
   );
-  const route = fc.oneof(
+  const route: fc.Arbitrary<[string, string]> = fc.oneof(
     fc.tuple(fc.constantFrom('GET', 'POST'), fc.constant(`${V1}/instances`)),
     fc.tuple(fc.constantFrom('GET', 'DELETE'), id.map((i) => `${V1}/instances/${i}`)),
     fc.tuple(fc.constant('POST'), fc.tuple(id, fc.constantFrom('start', 'stop', 'restart', 'reset')).map(([i, o]) => `${V1}/instances/${i}/${o}`)),
