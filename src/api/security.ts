@@ -134,6 +134,9 @@ export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSet
   // Node hands CONNECT (proxy tunnels) to this event and, with no listener, drops the connection unanswered.
   app.server.on('connect', (_request: unknown, socket: Socket) => {
     socket.end(rawEnvelope(405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported: Gale is not a proxy'));
+    // Node no longer tracks this socket, so closing the server would not close it and would wait for the client to:
+    // once the answer is out it is destroyed, whatever the client does.
+    socket.destroySoon();
   });
   const fixed = fixedHeaders(http);
   const anyOrigin = cors.origins.includes('*');
@@ -160,6 +163,13 @@ export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSet
 
   app.addHook('onSend', async (_request, reply) => {
     for (const [name, value] of Object.entries(fixed)) reply.header(name, value);
+  });
+
+  // Closing waits for requests under way, but not for ever: a client that stops reading, or never finishes sending,
+  // would otherwise hold the shutdown of the whole server. No request may take longer than requestTimeoutMs to arrive.
+  app.addHook('preClose', (done) => {
+    setTimeout(() => app.server.closeAllConnections(), http.requestTimeoutMs).unref();
+    done();
   });
 }
 

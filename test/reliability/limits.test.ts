@@ -165,6 +165,22 @@ describe('limits that need a server of their own', () => {
     assert.notEqual(stranger.status, 204);
   });
 
+  test('a CONNECT is refused with the envelope and its connection closed by the server, so shutdown never waits on it', { timeout: 30_000 }, async () => {
+    const gale = await startTestGale(SIM, httpOverrides({}));
+    // The client writes its request and keeps its own side open, as a proxy client waiting for a tunnel would.
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(gale.url).port), allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    socket.write('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    await ended;
+    assertRawEnvelope(parseAnswer(Buffer.concat(chunks)), 405, 'method_not_allowed');
+    // Node stops tracking a CONNECT socket, so a half-open one would hold server.close() until the client let go.
+    await gale.close();
+    assert.equal(socket.writable, true, 'the client still had its side open while the server closed');
+    socket.destroy();
+  });
+
   test('maxConnections: connections beyond it are closed unanswered, and served again once one is free', async (t) => {
     const gale = await startTestGale(SIM, httpOverrides({ maxConnections: 4 }));
     t.after(() => gale.close());
