@@ -16,6 +16,38 @@ const REDACT = [
   'token',
 ];
 
+/** Query parameters logged with their values: Gale's own (docs/api.md). Gale reads no credential from a URL. */
+const LOGGED_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID']);
+
+/** A request target as logged: every query parameter that is not Gale's own is [redacted], credentials pasted there too. */
+export function loggedUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const pairs = url.slice(at + 1).split('&').map((pair) => (LOGGED_QUERY_PARAMETERS.has(pair.split('=', 1)[0]!) ? pair : '[redacted]'));
+  return `${url.slice(0, at)}?${pairs.join('&')}`;
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's request serializer (fastify/lib/logger-pino.js), with the query string passed through loggedUrl. */
+export function serializeRequest(req: LoggedRequest) {
+  return {
+    method: req.method,
+    url: loggedUrl(req.url),
+    version: req.headers?.['accept-version'],
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const options = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'gale' } };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);

@@ -7,6 +7,7 @@ import { ErrorEnvelopeSchema } from '../contracts/error.js';
 import { InstanceSchema } from '../contracts/instance.js';
 import { QuotasSchema } from '../contracts/quota.js';
 import { POWER_OPERATIONS } from '../domain/instance.js';
+import { serializeRequest } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { registerErrorHandling } from './error-handling.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
@@ -35,7 +36,8 @@ export interface AppOptions {
 
 export async function buildApp(services: ApiServices, options: AppOptions): Promise<GaleApp> {
   const app = Fastify({
-    loggerInstance: options.logger,
+    // Fastify's request lines log the URL: its query goes through serializeRequest, so that no credential put there is logged.
+    loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }),
     bodyLimit: options.bodyLimitBytes,
     // Validation must not quietly turn 123 into "123": a wrong type is the client's error to hear about.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

@@ -1,0 +1,422 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { API_BASE } from '../../src/api/app.js';
+import { defaultConfig } from '../../src/config/load.js';
+import { startTestGale } from '../helpers/gale.js';
+import { call, eventually, type Answer, type Credentials } from '../helpers/http.js';
+
+/*
+ * Tenant isolation, route by route (issue 5). The cases are generated from the OpenAPI document the running server
+ * serves, so a new route is covered as soon as it is documented, and a route this file cannot build a case for fails
+ * the first test instead of going untested. For every route and both credential kinds (bearer; api-key + api-secret),
+ * user B must not read, list, change or learn the existence of user A's instances:
+ *
+ * - a route naming an instance answers B, for A's real id, exactly what it answers for a well-formed id that does not
+ *   exist (status, error code, type, message and x-error modulo the id, the body's shape); no existence oracle;
+ * - nothing B does changes A's instances (record, operations, A's own view of them), and no answer B gets mentions A's
+ *   user id or A's instance ids (other than an id B sent itself);
+ * - admin routes refuse B (403 forbidden, as access-control.ts decides) with the same answer whatever B names, while an
+ *   admin gets the documented success on them (so that the refusals above are not simply a broken route);
+ * - idempotency keys are B's own: B repeating the exact requests A made with a key (header and requestId) replays
+ *   nothing of A's.
+ *
+ * test/http/api.test.ts keeps a hand-written spot check of the same rule over every backend; this file is the
+ * exhaustive one, over the default SQLite store and the simulator only.
+ */
+
+const SIM = { store: 'sqlite', provider: 'simulator' } as const;
+const TEMPLATE = 'debian-12-micro';
+const ROOMY = { name: 'roomy', requestsPerMinute: 1_000_000, maxInstances: 40, maxVcpus: 200, maxDiskGb: 2_000 };
+
+interface Instance {
+  id: string;
+  userId: string;
+  status: string;
+}
+
+interface Parameter {
+  in: string;
+  name: string;
+  required?: boolean;
+}
+
+interface Operation {
+  operationId?: string;
+  tags?: string[];
+  parameters?: Parameter[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
+  responses?: Record<string, unknown>;
+}
+
+interface Route {
+  method: string;
+  /** Relative to API_BASE, as documented: /instances/{id}/stop. */
+  path: string;
+  op: Operation;
+  admin: boolean;
+  /** The route names an instance in its path. */
+  instanceParam: string | undefined;
+  pathParams: string[];
+  body: unknown;
+  /** The documented success status. */
+  success: number;
+  idempotencyHeader: boolean;
+  idempotencyQuery: boolean;
+}
+
+interface Variant {
+  name: string;
+  headers: Record<string, string>;
+  query: string;
+}
+
+/** What a path parameter is filled with; a parameter not listed here is a route this file cannot test yet. */
+const PATH_PARAMETERS: Record<string, 'instance' | 'template'> = { id: 'instance', templateID: 'template' };
+/** Query parameters B fills with A's identity, to see that they reveal nothing. */
+const USER_QUERY_PARAMETERS = new Set(['userID', 'userId', 'user_id']);
+const KNOWN_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'status', 'zone', 'templateID', ...USER_QUERY_PARAMETERS]);
+const KNOWN_HEADER_PARAMETERS = new Set(['idempotency-key']);
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+
+/** Turns every documented operation into a Route, or says why it cannot. */
+function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): { routes: Route[]; problems: string[] } {
+  const routes: Route[] = [];
+  const problems: string[] = [];
+  for (const [fullPath, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      if (!METHODS.includes(method)) continue;
+      const where = `${method.toUpperCase()} ${fullPath}`;
+      if (!fullPath.startsWith(API_BASE)) {
+        problems.push(`${where}: not under ${API_BASE}`);
+        continue;
+      }
+      const path = fullPath.slice(API_BASE.length);
+      const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+      const unknownParams = pathParams.filter((p) => !(p in PATH_PARAMETERS));
+      if (unknownParams.length > 0) problems.push(`${where}: no case-builder for path parameter(s) ${unknownParams.join(', ')}`);
+      const instanceParams = pathParams.filter((p) => PATH_PARAMETERS[p] === 'instance');
+      if (instanceParams.length > 1) problems.push(`${where}: more than one instance in the path`);
+      for (const p of op.parameters ?? []) {
+        if (p.in === 'query' && !KNOWN_QUERY_PARAMETERS.has(p.name) && p.required) problems.push(`${where}: required query parameter ${p.name} has no case-builder`);
+        if (p.in === 'header' && !KNOWN_HEADER_PARAMETERS.has(p.name.toLowerCase()) && p.required) problems.push(`${where}: required header ${p.name} has no case-builder`);
+      }
+      let body: unknown;
+      if (op.requestBody) {
+        const properties = op.requestBody.content?.['application/json']?.schema?.properties ?? {};
+        if ('template_id' in properties) body = { template_id: TEMPLATE };
+        else problems.push(`${where}: no case-builder for its request body (${Object.keys(properties).join(', ') || 'no properties'})`);
+      }
+      const successes = Object.keys(op.responses ?? {}).map(Number).filter((s) => s >= 200 && s < 300);
+      if (successes.length !== 1) problems.push(`${where}: expected exactly one documented success status, found ${successes.join(', ') || 'none'}`);
+      const security = JSON.stringify((op as { security?: unknown }).security ?? []);
+      if (!security.includes('bearerAuth') || !security.includes('apiKey')) problems.push(`${where}: does not document both credential kinds`);
+      routes.push({
+        method: method.toUpperCase(),
+        path,
+        op,
+        admin: (op.tags ?? []).includes('admin') || /^\/admin(\/|$)/.test(path),
+        instanceParam: instanceParams[0],
+        pathParams,
+        body,
+        success: successes[0] ?? 200,
+        idempotencyHeader: (op.parameters ?? []).some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
+        idempotencyQuery: (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'requestId'),
+      });
+    }
+  }
+  return { routes, problems };
+}
+
+// The server and the document are needed to declare the tests, one per documented route.
+const gale = await startTestGale(SIM, { tiers: { ...defaultConfig().tiers, roomy: ROOMY }, simulator: { delayMs: 20 } });
+const docAnswer = await call<{ paths: Record<string, Record<string, Operation>> }>(gale.url, 'GET', `${API_BASE}/openapi.json`);
+assert.equal(docAnswer.status, 200, 'the OpenAPI document is served');
+const { routes, problems } = routesOf(docAnswer.body);
+
+describe('tenant isolation on every documented route', () => {
+  let alice: Credentials;
+  let bob: Credentials;
+  let admin: Credentials;
+  let carol: Credentials;
+  /** alice's instances: one RUNNING, one stopped (TERMINATED), so that every power operation would be valid on one of them. */
+  const aliceIds: string[] = [];
+  let bobsOwn: string;
+  /**
+   * The keys alice used, each sent both as Idempotency-Key and as requestId: one for her create, one for her stop of
+   * her second instance. B sends the create key on routes without an instance, the stop key on the others: were keys
+   * not scoped to their user, B's identical requests would be answered with alice's stored answers.
+   */
+  const aliceCreateKey = randomUUID();
+  const aliceStopKey = randomUUID();
+  const aliceKeyFor = (route: Route) => (route.instanceParam ? aliceStopKey : aliceCreateKey);
+
+  const api = <T = unknown>(method: string, path: string, headers: Record<string, string>, body?: unknown) =>
+    call<T>(gale.url, method, `${API_BASE}${path}`, { headers, body });
+  const statusOf = async (who: Credentials, id: string) => (await api<Instance>('GET', `/instances/${id}`, who.bearer)).body.status;
+  const waitFor = (who: Credentials, id: string, status: string) => eventually(`${id} to be ${status}`, () => statusOf(who, id), (s) => s === status, 30_000);
+
+  /** A well-formed instance id that does not exist: alice's own prefix, so that only existence differs. */
+  async function missingId(like: string): Promise<string> {
+    for (;;) {
+      const id = `${like.slice(0, 10)}${randomBytes(4).toString('hex')}`;
+      if (!(await gale.server.store.getInstance(id))) return id;
+    }
+  }
+
+  /** Everything about alice's instances that B could change, as the store and as alice herself see it. */
+  async function aliceState(): Promise<string> {
+    const seen: unknown[] = [];
+    for (const id of aliceIds) {
+      const record = await gale.server.store.getInstance(id);
+      const operations = (await gale.server.store.listOperations(id)).map((o) => `${o.id}:${o.kind}:${o.state}:${o.generation}`);
+      const own = await api('GET', `/instances/${id}`, alice.keyPair);
+      seen.push({ id, record, operations, own: [own.status, own.text] });
+    }
+    const listed = await api<Instance[]>('GET', '/instances', alice.bearer);
+    seen.push({ list: [listed.status, listed.status === 200 ? listed.body.map((i) => i.id).sort() : listed.text] });
+    const quotas = await api<{ quotas: unknown }>('GET', '/quotas', alice.bearer);
+    seen.push({ quotas: quotas.body.quotas });
+    return JSON.stringify(seen);
+  }
+
+  /** Nothing of alice's in an answer to B: not her user id, not an instance id of hers B did not send itself. */
+  function assertNothingOfAlice(answer: Answer, sentId: string | undefined, what: string): void {
+    const everything = [answer.text, ...[...answer.headers.entries()].map(([name, value]) => `${name}: ${value}`)].join('\n');
+    const visible = sentId ? everything.split(sentId).join('<sent id>') : everything;
+    assert.ok(!visible.includes(alice.userId), `${what}: the answer names alice's user id:\n${everything}`);
+    for (const id of aliceIds) assert.ok(!visible.includes(id), `${what}: the answer names alice's instance ${id}:\n${everything}`);
+    assert.ok(!visible.includes(aliceCreateKey) && !visible.includes(aliceStopKey), `${what}: the answer names alice's idempotency keys`);
+  }
+
+  /** Instances in an answer (a list, an admin page, one instance) all belong to B. */
+  function assertOnlyBobs(answer: Answer, what: string): void {
+    const body = answer.body as unknown;
+    const found: Instance[] = [];
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collect);
+      else if (value && typeof value === 'object') {
+        const v = value as Record<string, unknown>;
+        if (typeof v.id === 'string' && typeof v.userId === 'string') found.push(v as unknown as Instance);
+        Object.values(v).forEach(collect);
+      }
+    };
+    collect(body);
+    for (const i of found) assert.equal(i.userId, bob.userId, `${what}: B was shown ${i.id} of user ${i.userId}`);
+  }
+
+  /** What may differ between two answers only through the id the caller sent: status, error, headers that describe it. */
+  function shape(answer: Answer, id: string) {
+    const blank = (text: string | null | undefined) => (text ?? '').split(id).join('<id>');
+    const body = answer.body as { error?: Record<string, unknown> } | undefined;
+    return {
+      status: answer.status,
+      contentType: answer.headers.get('content-type'),
+      xError: blank(answer.headers.get('x-error')),
+      hasErrorId: answer.headers.get('x-error-id') !== null,
+      allow: answer.headers.get('allow'),
+      retryAfter: answer.headers.get('retry-after'),
+      bodyKeys: body && typeof body === 'object' ? Object.keys(body).sort() : typeof body,
+      error: body?.error
+        ? { keys: Object.keys(body.error).sort(), code: body.error.code, type: body.error.type, message: blank(String(body.error.message)) }
+        : blank(answer.text),
+    };
+  }
+
+  const credentialsOf = (who: Credentials): Array<[string, Record<string, string>]> => [
+    ['bearer', who.bearer],
+    ['api-key/api-secret', who.keyPair],
+  ];
+
+  /** The ways B sends a request: plain, and (where the route takes them) with the keys alice used. */
+  function variantsOf(route: Route): Variant[] {
+    const out: Variant[] = [{ name: 'plain', headers: {}, query: '' }];
+    const key = aliceKeyFor(route);
+    if (route.idempotencyHeader) out.push({ name: "alice's Idempotency-Key", headers: { 'idempotency-key': key }, query: '' });
+    if (route.idempotencyQuery) out.push({ name: "alice's requestId", headers: {}, query: `requestId=${key}` });
+    return out;
+  }
+
+  function pathFor(route: Route, instanceId: string | undefined): string {
+    return route.path.replace(/\{([^}]+)\}/g, (_, name: string) => (PATH_PARAMETERS[name] === 'instance' ? instanceId! : TEMPLATE));
+  }
+
+  const withQuery = (path: string, ...parts: string[]) => {
+    const query = parts.filter(Boolean).join('&');
+    return query ? `${path}?${query}` : path;
+  };
+
+  /** Query parameters naming a user, filled with alice's id: a filter must not become a window onto her. */
+  function userQueryOf(route: Route, userId: string): string {
+    return (route.op.parameters ?? [])
+      .filter((p) => p.in === 'query' && USER_QUERY_PARAMETERS.has(p.name))
+      .map((p) => `${p.name}=${userId}`)
+      .join('&');
+  }
+
+  async function cleanUp(answer: Answer, headers: Record<string, string>): Promise<void> {
+    const made = answer.body as Partial<Instance> | undefined;
+    if (answer.status === 201 && typeof made?.id === 'string' && made.userId === bob.userId) await api('DELETE', `/instances/${made.id}`, headers);
+  }
+
+  before(async () => {
+    const roomy = (options = {}) => gale.user('roomy', options);
+    alice = await roomy();
+    bob = await roomy();
+    carol = await roomy();
+    admin = await roomy({ admin: true });
+    const first = await call<Instance>(gale.url, 'POST', `${API_BASE}/instances?requestId=${aliceCreateKey}`, {
+      headers: { ...alice.bearer, 'idempotency-key': aliceCreateKey },
+      body: { template_id: TEMPLATE },
+    });
+    assert.equal(first.status, 201, first.text);
+    const second = await api<Instance>('POST', '/instances', alice.keyPair, { template_id: TEMPLATE });
+    assert.equal(second.status, 201, second.text);
+    const own = await api<Instance>('POST', '/instances', bob.bearer, { template_id: TEMPLATE });
+    assert.equal(own.status, 201, own.text);
+    aliceIds.push(first.body.id, second.body.id);
+    bobsOwn = own.body.id;
+    await Promise.all([waitFor(alice, first.body.id, 'RUNNING'), waitFor(alice, second.body.id, 'RUNNING'), waitFor(bob, bobsOwn, 'RUNNING')]);
+    const stopped = await api('POST', `/instances/${second.body.id}/stop?requestId=${aliceStopKey}`, { ...alice.bearer, 'idempotency-key': aliceStopKey });
+    assert.equal(stopped.status, 202, stopped.text);
+    await waitFor(alice, second.body.id, 'TERMINATED');
+    // Settled: the reconciler has nothing left to do for alice, so her state changes only if someone changes it.
+    await eventually('alice\'s operations to finish', async () => {
+      const ops = await Promise.all(aliceIds.map((id) => gale.server.store.listOperations(id)));
+      return ops.flat().every((o) => o.state !== 'pending');
+    }, (done) => done);
+  });
+
+  after(async () => gale.close());
+
+  test('every route in the OpenAPI document has a case-builder', () => {
+    assert.ok(routes.length >= 18, `only ${routes.length} routes found in the document`);
+    assert.deepEqual(problems, [], `routes this file cannot test; add a case-builder:\n${problems.join('\n')}`);
+    for (const expected of ['GET /instances', 'POST /instances', 'GET /instances/{id}', 'GET /admin/instances', 'POST /admin/instances/{id}/stop']) {
+      assert.ok(routes.some((r) => `${r.method} ${r.path}` === expected), `${expected} is in the document`);
+    }
+  });
+
+  for (const route of routes) {
+    const name = `${route.method} ${route.path}`;
+    if (route.admin) {
+      test(`${name}: refused to a non-admin whatever it names, with an answer that reveals nothing; an admin gets ${route.success}`, async () => {
+        const before = await aliceState();
+        for (const [kind, headers] of credentialsOf(bob)) {
+          for (const variant of variantsOf(route)) {
+            const answers: Array<{ what: string; answer: Answer; id: string }> = [];
+            for (const target of route.instanceParam ? aliceIds : [undefined]) {
+              const missing = target ? await missingId(target) : undefined;
+              for (const [label, id, userId] of [
+                ["alice's", target, alice.userId],
+                ['a missing', missing, randomUUID()],
+              ] as const) {
+                const path = withQuery(pathFor(route, id), variant.query, userQueryOf(route, userId));
+                const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers: { ...headers, ...variant.headers }, body: route.body });
+                const what = `B (${kind}, ${variant.name}) ${route.method} ${path} naming ${label} ${id ? 'instance' : 'user'}`;
+                assert.equal(answer.status, 403, `${what}: ${answer.text}`);
+                assert.equal((answer.body as { error: { code: string } }).error.code, 'forbidden', what);
+                assertNothingOfAlice(answer, id, what);
+                answers.push({ what, answer, id: id ?? userId });
+              }
+            }
+            const reference = shape(answers[0]!.answer, answers[0]!.id);
+            for (const { what, answer, id } of answers) assert.deepEqual(shape(answer, id), reference, `${what} answers differently`);
+          }
+        }
+        assert.equal(await aliceState(), before, `B changed alice's instances through ${name}`);
+
+        // The same route works for an admin, so the refusals above are about the role, not a broken route.
+        for (const [kind, headers] of credentialsOf(admin)) {
+          let target: string | undefined;
+          if (route.instanceParam && route.method === 'GET') target = aliceIds[0];
+          else if (route.instanceParam) {
+            // Changes are made to a fresh instance of a third user, so that alice's stay as they were.
+            const victim = await api<Instance>('POST', '/instances', carol.bearer, { template_id: TEMPLATE });
+            assert.equal(victim.status, 201, victim.text);
+            await waitFor(carol, victim.body.id, 'RUNNING');
+            target = victim.body.id;
+          }
+          const path = withQuery(pathFor(route, target), userQueryOf(route, alice.userId));
+          const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers, body: route.body });
+          assert.equal(answer.status, route.success, `admin (${kind}) ${route.method} ${path}: ${answer.text}`);
+          if (route.instanceParam && route.method === 'GET') assert.equal((answer.body as Instance).userId, alice.userId);
+          if (!route.instanceParam && route.method === 'GET') {
+            assert.ok(aliceIds.every((id) => answer.text.includes(id)), `admin (${kind}) sees alice's instances in ${path}: ${answer.text}`);
+          }
+        }
+        if (route.method === 'GET') assert.equal(await aliceState(), before, `an admin read through ${name} changed alice's instances`);
+      });
+    } else if (route.instanceParam) {
+      test(`${name}: B gets for alice's instance exactly what it gets for a missing one, and changes nothing`, async () => {
+        const before = await aliceState();
+        for (const [kind, headers] of credentialsOf(bob)) {
+          for (const variant of variantsOf(route)) {
+            for (const target of aliceIds) {
+              const missing = await missingId(target);
+              const send = (id: string) =>
+                call(gale.url, route.method, `${API_BASE}${withQuery(pathFor(route, id), variant.query)}`, { headers: { ...headers, ...variant.headers }, body: route.body });
+              const foreign = await send(target);
+              const absent = await send(missing);
+              const what = `B (${kind}, ${variant.name}) ${route.method} ${pathFor(route, target)}`;
+              assert.deepEqual(shape(foreign, target), shape(absent, missing), `${what}: alice's instance and a missing one answer differently`);
+              assert.equal(foreign.status, 404, `${what}: ${foreign.text}`);
+              assert.equal((foreign.body as { error: { code: string } }).error.code, 'not_found', what);
+              assertNothingOfAlice(foreign, target, what);
+              assert.equal(await aliceState(), before, `${what} changed alice's instance`);
+            }
+          }
+        }
+        // Sanity: the same request by alice reaches her instance (a different answer from the 404 above).
+        const own = await call(gale.url, route.method, `${API_BASE}${pathFor(route, aliceIds[0])}`, { headers: alice.bearer, body: route.body });
+        assert.notEqual(own.status, 404, `alice's own ${route.method} ${pathFor(route, aliceIds[0])} answered 404: ${own.text}`);
+        assert.ok(own.status < 500, own.text);
+        if (route.method !== 'GET') {
+          // Put her instance back as it was for the next routes (running), or make a fresh one if it was deleted.
+          const stillThere = await gale.server.store.getInstance(aliceIds[0]!);
+          if (!stillThere) {
+            const again = await api<Instance>('POST', '/instances', alice.bearer, { template_id: TEMPLATE });
+            assert.equal(again.status, 201, again.text);
+            aliceIds[0] = again.body.id;
+          }
+          await eventually(`alice's ${aliceIds[0]} to settle`, async () => {
+            const record = await gale.server.store.getInstance(aliceIds[0]!);
+            if (record?.status === 'TERMINATED' && record.desired === 'TERMINATED') await api('POST', `/instances/${record.id}/start`, alice.bearer);
+            return record !== undefined && record.status === 'RUNNING' && record.generation === record.reconciledGeneration;
+          }, (settled) => settled);
+        }
+      });
+    } else {
+      test(`${name}: B sees and changes nothing of alice's`, async () => {
+        const before = await aliceState();
+        for (const [kind, headers] of credentialsOf(bob)) {
+          for (const variant of variantsOf(route)) {
+            const path = withQuery(pathFor(route, undefined), variant.query, userQueryOf(route, alice.userId));
+            const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers: { ...headers, ...variant.headers }, body: route.body });
+            const what = `B (${kind}, ${variant.name}) ${route.method} ${path}`;
+            assert.ok(answer.status < 500, `${what}: ${answer.text}`);
+            assertNothingOfAlice(answer, undefined, what);
+            assertOnlyBobs(answer, what);
+            if (route.method === 'GET' && route.path === '/instances') {
+              // The list is exactly B's: his own instance is there, so the list is not empty for a wrong reason.
+              assert.equal(answer.status, 200, answer.text);
+              const mine = (await gale.server.store.listUserInstances(bob.userId)).map((i) => i.id).sort();
+              assert.deepEqual((answer.body as Instance[]).map((i) => i.id).sort(), mine, what);
+              assert.ok(mine.includes(bobsOwn));
+            }
+            if (route.method === 'GET' && route.path === '/quotas') {
+              const usage = await gale.server.store.getUsage(bob.userId);
+              assert.equal((answer.body as { quotas: { instances: { usage: number } } }).quotas.instances.usage, usage.instances, `${what}: B's usage counts only his`);
+            }
+            if (route.method === 'POST' && route.body !== undefined && answer.status === 201) {
+              assert.equal((answer.body as Instance).userId, bob.userId, `${what}: the new instance is B's`);
+              assert.ok(!aliceIds.includes((answer.body as Instance).id), `${what}: B was handed alice's instance`);
+            }
+            assert.equal(await aliceState(), before, `${what} changed alice's instances`);
+            await cleanUp(answer, headers);
+          }
+        }
+      });
+    }
+  }
+});
