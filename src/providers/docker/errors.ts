@@ -55,6 +55,15 @@ export function isConnectionError(error: unknown): boolean {
   return /socket hang up|ECONNRESET|ECONNREFUSED/.test(message);
 }
 
+/**
+ * The engine refuses to start a container because containerd still holds a task for it: what a start leaves behind
+ * when it was in flight as dockerd stopped (dockerd 20.10 does not clean that task up when it starts again, and
+ * refuses every later start of the container with "task <id>: already exists").
+ */
+export function isStaleTask(error: unknown): boolean {
+  return statusCodeOf(error) === 500 && /\btask [0-9a-f]+: already exists\b/.test(engineMessage(error));
+}
+
 /** The engine's own message ("No such container: ...") rather than dockerode's "(HTTP code 404) ..." wrapper. */
 export function engineMessage(error: unknown): string {
   const json = field(error, 'json');

@@ -9,11 +9,11 @@ import {
 } from '../../domain/provider.js';
 import { containerConfig } from './container-config.js';
 import { EndpointSet, type Endpoint, type EndpointConfig } from './endpoints.js';
-import { createFailure, describeEngineError, engineMessage, isConflict, isNotFound, isNotModified, statusCodeOf } from './errors.js';
+import { createFailure, describeEngineError, engineMessage, isConflict, isNotFound, isNotModified, isStaleTask, statusCodeOf } from './errors.js';
 import { ContainerLocator } from './locator.js';
 import { probeEndpoints } from './probe.js';
 import { ensureImage } from './pull.js';
-import { LABELS, containerName, isOurs, observeInspect, observeSummary } from './observe.js';
+import { LABELS, containerName, isOurs, observeInspect, observeSummary, startedAtOf } from './observe.js';
 import { DiskLimits } from './storage.js';
 import { watchEndpoints } from './watch.js';
 
@@ -105,8 +105,8 @@ class DockerProviderImpl implements DockerProvider {
         return;
       } catch (error) {
         if (isNotModified(error)) return;
-        // 404: removed or replaced since; 409: paused, which takes an unpause. Both need a proper look.
-        if (!isNotFound(error) && !isConflict(error)) {
+        // 404: removed or replaced since; 409: paused, which takes an unpause; a stale task (below). All need a proper look.
+        if (!isNotFound(error) && !isConflict(error) && !isStaleTask(error)) {
           throw describeEngineError(seen.endpoint.name, `start ${containerName(instanceId)}`, error);
         }
       }
@@ -116,7 +116,22 @@ class DockerProviderImpl implements DockerProvider {
     // A paused container is started by thawing it; Docker refuses a plain start.
     if (info.State.Paused) return this.call(endpoint, `unpause ${info.Name}`, () => container.unpause());
     if (info.State.Running) return;
-    await this.call(endpoint, `start ${info.Name}`, () => container.start());
+    try {
+      await container.start();
+    } catch (error) {
+      if (isNotModified(error)) return;
+      // A container that never ran holds nothing worth keeping: remove it and return, so that the reconciler's next
+      // look finds no container and creates it afresh. One that has run keeps its disk; it is left as it is.
+      if (isStaleTask(error) && startedAtOf(info.State.StartedAt) === undefined) {
+        this.logger.warn(
+          { instanceId, endpoint: endpoint.name, err: engineMessage(error) },
+          'the engine cannot start a container that never ran (a stale task from a start cut off by an engine restart): removing it to create it again',
+        );
+        await this.remove(endpoint, info.Id, instanceId);
+        return;
+      }
+      throw describeEngineError(endpoint.name, `start ${info.Name}`, error);
+    }
   }
 
   async stop(instanceId: string, { graceMs }: { graceMs: number }): Promise<void> {
