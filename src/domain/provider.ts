@@ -28,6 +28,20 @@ export interface OwnedMachine extends Observation {
 }
 
 /**
+ * Instance ids in (after, through], in byte order (the store orders ids so too); an absent end is open. The resync
+ * walks every instance in such pages, so that no step holds the event loop for long however many there are.
+ */
+export interface IdRange {
+  after?: string;
+  through?: string;
+}
+
+export function inIdRange(id: string, range: IdRange | undefined): boolean {
+  if (!range) return true;
+  return (range.after === undefined || id > range.after) && (range.through === undefined || id <= range.through);
+}
+
+/**
  * Raised by a provider for a failure that retrying cannot mend (an image that cannot be had,
  * a machine type the host cannot fit). The reconciler reports the instance TERMINATED instead of retrying.
  */
@@ -58,8 +72,8 @@ export interface Provider {
   delete(instanceId: string): Promise<void>;
   /** null when the provider holds no machine for the instance. */
   inspect(instanceId: string): Promise<Observation | null>;
-  /** Every machine this installation owns on the provider, found by its labels, including orphans. */
-  list(): Promise<OwnedMachine[]>;
+  /** Every machine this installation owns on the provider, found by its labels, including orphans; only those in range when given. */
+  list(range?: IdRange): Promise<OwnedMachine[]>;
   /** Optional push notification of outside changes (Docker's event stream); returns an unsubscribe function. */
   watch?(onChange: (instanceId: string) => void): () => void;
   close(): Promise<void>;

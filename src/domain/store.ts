@@ -1,3 +1,4 @@
+import type { IdRange } from './provider.js';
 import type { IdempotentWrite } from './idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, OperationKind, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
@@ -166,8 +167,13 @@ export interface WorkStore {
   abandonWork(id: string, owner: string, generation: number, error: string): Promise<void>;
   /** Removes a deleted instance whose resources are gone, and completes its operations. */
   purgeDeleted(id: string, owner: string): Promise<void>;
-  /** Everything the resync compares with the provider, deleted instances included. */
-  listForResync(now: number): Promise<ResyncRow[]>;
+  /**
+   * The id that ends a resync page of `size` ids after `after` (byte order), or undefined when fewer remain: the
+   * last page is open-ended, so that rows added meanwhile are still seen.
+   */
+  resyncPageEnd(after: string | undefined, size: number): Promise<string | undefined>;
+  /** What the resync compares with the provider, deleted instances included: every row, or those in range, by id. */
+  listForResync(now: number, range?: IdRange): Promise<ResyncRow[]>;
   /** Writes an observation made by the resync for an instance with no pending work and no lease. */
   recordObservation(id: string, observed: ObservedState): Promise<void>;
   /** Makes instances due now, e.g. after an outside change was seen. */
@@ -192,7 +198,8 @@ export interface SimulatorStore {
   getMachine(instanceId: string): Promise<SimulatedMachine | undefined>;
   putMachine(machine: SimulatedMachine): Promise<void>;
   deleteMachine(instanceId: string): Promise<void>;
-  listMachines(): Promise<SimulatedMachine[]>;
+  /** By instance id; only those in range when given. */
+  listMachines(range?: IdRange): Promise<SimulatedMachine[]>;
 }
 
 export interface Store extends UserStore, InstanceStore, IdempotencyStore, WorkStore, SimulatorStore {

@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.js';
-import type { MachineSpec, Observation, OwnedMachine, Provider } from '../domain/provider.js';
+import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider } from '../domain/provider.js';
 import type { ClaimedInstance, WorkStore } from '../domain/store.js';
 
 /*
@@ -82,7 +82,7 @@ export function boundedProvider(inner: Provider, clock: Clock, until: number, si
     reset: (id: string) => bounded('reset', id, () => inner.reset(id)),
     delete: (id: string) => bounded('delete', id, () => inner.delete(id)),
     inspect: (id: string): Promise<Observation | null> => bounded('inspect', id, () => inner.inspect(id)),
-    list: (): Promise<OwnedMachine[]> => inner.list(),
+    list: (range?: IdRange): Promise<OwnedMachine[]> => inner.list(range),
     close: () => inner.close(),
   };
 }

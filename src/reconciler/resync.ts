@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { OwnedMachine, Provider } from '../domain/provider.js';
+import type { IdRange, OwnedMachine, Provider } from '../domain/provider.js';
 import type { ObservedState, ResyncRow } from '../domain/store.js';
 import { observedStateOf } from './reconcile-instance.js';
 import type { ResolvedOptions } from './options.js';
@@ -14,6 +14,9 @@ export interface ResyncReport {
 }
 
 type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock'>;
+
+// Rows and machines read per step of a sweep: a few milliseconds of work on SQLite.
+const RESYNC_PAGE_SIZE = 500;
 
 function differs(row: ResyncRow, observed: ObservedState): boolean {
   return row.status !== observed.status || row.internalIp !== observed.internalIp || row.externalIp !== observed.externalIp;
@@ -37,14 +40,27 @@ function recreatesVanished(provider: Provider): boolean {
  * Instances with work under way are left to that work.
  */
 export async function resync(deps: Deps, logger: Logger): Promise<ResyncReport> {
+  const report: ResyncReport = { orphansReaped: 0, observationsRecorded: 0, markedDue: 0, recreating: 0 };
+  let after: string | undefined;
+  for (;;) {
+    const through = await deps.store.resyncPageEnd(after, RESYNC_PAGE_SIZE);
+    await resyncPage(deps, logger, { after, through }, report);
+    if (through === undefined) return report;
+    after = through;
+    // Between pages, requests waiting on the event loop go first: a sweep over 100,000 instances is 200 short steps.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** One page of the sweep: the machines and the rows whose ids fall in range. */
+async function resyncPage(deps: Deps, logger: Logger, range: IdRange, report: ResyncReport): Promise<void> {
   const { store, provider } = deps;
   // Machines first: a machine is only ever made for an existing row, and a row is purged only after its machine is
   // gone, so a machine listed before the rows were read and missing from them really has no instance.
-  const machines = await provider.list();
-  const rows = await store.listForResync(deps.clock.now());
+  const machines = await provider.list(range);
+  const rows = await store.listForResync(deps.clock.now(), range);
   const rowsById = new Map(rows.map((row) => [row.id, row]));
   const machinesById = new Map<string, OwnedMachine>(machines.map((machine) => [machine.instanceId, machine]));
-  const report: ResyncReport = { orphansReaped: 0, observationsRecorded: 0, markedDue: 0, recreating: 0 };
   const due: string[] = [];
   const recreate = recreatesVanished(provider);
 
@@ -91,7 +107,6 @@ export async function resync(deps: Deps, logger: Logger): Promise<ResyncReport> 
 
   if (due.length > 0) {
     await store.markDue(due, deps.clock.now());
-    report.markedDue = due.length;
+    report.markedDue += due.length;
   }
-  return report;
 }

@@ -1,5 +1,6 @@
 import type { SimulatedMachine, SimulatorStore } from '../domain/store.js';
-import type { Db } from './db.js';
+import type { IdRange } from '../domain/provider.js';
+import { inIdRange, type Db } from './db.js';
 import { toMachine } from './rows.js';
 
 /** The simulator provider's machines. Not tied to instance rows: orphans must survive for the provider to find. */
@@ -32,8 +33,8 @@ export function simulatorStore(db: Db): SimulatorStore {
       await db.write((trx) => trx.deleteFrom('simulated_machines').where('instance_id', '=', instanceId).execute());
     },
 
-    async listMachines(): Promise<SimulatedMachine[]> {
-      const rows = await db.kysely.selectFrom('simulated_machines').selectAll().orderBy('instance_id').execute();
+    async listMachines(range?: IdRange): Promise<SimulatedMachine[]> {
+      const rows = await inIdRange(db.kysely.selectFrom('simulated_machines').selectAll(), 'instance_id', range).orderBy('instance_id').execute();
       return rows.map(toMachine);
     },
   };

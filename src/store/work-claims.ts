@@ -1,9 +1,10 @@
 import type { DesiredPower, InstanceStatus } from '../domain/instance.js';
 import type { ClaimedInstance, ObservedState, ResyncRow, WorkStore } from '../domain/store.js';
-import type { Db } from './db.js';
+import type { IdRange } from '../domain/provider.js';
+import { inIdRange, type Db } from './db.js';
 import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
 
-type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
+type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'resyncPageEnd' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
 
 /** Finding and leasing work, and the resync's view of everything. */
 export function workClaims(db: Db): ClaimSide {
@@ -51,10 +52,27 @@ export function workClaims(db: Db): ClaimSide {
       return ids.filter((id) => !held.has(id));
     },
 
-    async listForResync(now: number): Promise<ResyncRow[]> {
-      const rows = await db.kysely
+    async resyncPageEnd(after: string | undefined, size: number): Promise<string | undefined> {
+      // Read off the primary-key index alone: no row is fetched.
+      const row = await db.kysely
         .selectFrom('instances')
-        .select(['id', 'status', 'desired', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until'])
+        .select('id')
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(1)
+        .offset(size - 1)
+        .executeTakeFirst();
+      return row?.id;
+    },
+
+    async listForResync(now: number, range?: IdRange): Promise<ResyncRow[]> {
+      const rows = await inIdRange(
+        db.kysely
+          .selectFrom('instances')
+          .select(['id', 'status', 'desired', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until']),
+        'id',
+        range,
+      )
         .orderBy('id')
         .execute();
       return rows.map((row) => {

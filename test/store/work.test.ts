@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ObservedState } from '../../src/domain/store.js';
 import { forEachStore, manualClock } from '../helpers/stores.js';
-import { addUser, create } from './fixtures.js';
+import { inIdRange } from '../../src/domain/provider.js';
+import { addUser, create, newInstance } from './fixtures.js';
 
 const RUNNING: ObservedState = { status: 'RUNNING', internalIp: '10.0.0.5', externalIp: '203.0.113.5' };
 const LEASE = 30_000;
@@ -245,5 +246,31 @@ await forEachStore((factory) => {
     await store.deleteMachine('tw-missing');
     assert.equal(await store.getMachine(machine.instanceId), undefined);
     assert.equal((await store.listMachines()).length, 1);
+  });
+  test('resync pages walk every id once, in byte order on both engines, rows and simulated machines alike', async (t) => {
+    const { store, user } = await setup(0);
+    t.after(() => store.cleanup());
+    // A collation such as en_US ignores dashes at first and would put tw-a-z last; byte order puts it first.
+    const ids = ['tw-ab', 'tw-a-z', 'tw-a0', 'tw-b'];
+    for (const id of ids) {
+      await store.createInstance(newInstance(user.id), null, () => id);
+      await store.putMachine({ instanceId: id, status: 'RUNNING', internalIp: '10.1.0.1', externalIp: '', bootCount: 1, startedAt: 5, updatedAt: 6 });
+    }
+    const byteOrder = [...ids].sort();
+    assert.deepEqual(byteOrder, ['tw-a-z', 'tw-a0', 'tw-ab', 'tw-b']);
+    const walked: string[][] = [];
+    let after: string | undefined;
+    for (;;) {
+      const through = await store.resyncPageEnd(after, 3);
+      const rows = (await store.listForResync(10_000, { after, through })).map((row) => row.id);
+      assert.deepEqual((await store.listMachines({ after, through })).map((m) => m.instanceId), rows, 'machines page like rows');
+      assert.ok(rows.every((id) => inIdRange(id, { after, through })), 'the store and JavaScript agree on the range');
+      walked.push(rows);
+      if (through === undefined) break;
+      after = through;
+    }
+    assert.deepEqual(walked, [['tw-a-z', 'tw-a0', 'tw-ab'], ['tw-b']]);
+    assert.equal(await store.resyncPageEnd('tw-b', 1), undefined, 'nothing after the last id');
+    assert.deepEqual((await store.listForResync(10_000)).map((row) => row.id), byteOrder, 'no range: every row');
   });
 });

@@ -1,7 +1,9 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import {
+  inIdRange,
   PermanentProviderError,
+  type IdRange,
   type MachineSpec,
   type Observation,
   type OwnedMachine,
@@ -185,9 +187,10 @@ class DockerProviderImpl implements DockerProvider {
     return found ? observeInspect(found.info, this.network, this.publishHost) : null;
   }
 
-  async list(): Promise<OwnedMachine[]> {
+  async list(range?: IdRange): Promise<OwnedMachine[]> {
     const perEndpoint = await Promise.all(this.endpoints.all().map((endpoint) => this.listOn(endpoint)));
-    return perEndpoint.flat();
+    // The engine cannot filter by a range of label values: it lists every container of the installation.
+    return perEndpoint.flat().filter((machine) => inIdRange(machine.instanceId, range));
   }
 
   watch(onChange: (instanceId: string) => void): () => void {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../domain/clock.js';
 import { isTransitional } from '../../domain/instance.js';
-import type { MachineSpec, Observation, OwnedMachine, Provider } from '../../domain/provider.js';
+import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider } from '../../domain/provider.js';
 import type { SimulatedMachine, SimulatorStore } from '../../domain/store.js';
 import { externalIpFor, internalIpFor } from './addresses.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -194,9 +194,9 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
       return toObservation(settle(machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)));
     },
 
-    async list(): Promise<OwnedMachine[]> {
+    async list(range?: IdRange): Promise<OwnedMachine[]> {
       const now = clock.now();
-      const machines = await store.listMachines();
+      const machines = await store.listMachines(range);
       return machines.map((m) => toOwnedMachine(settle(m, now, staleAfterMs, lock.isBusy(m.instanceId))));
     },
 

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
 import { idempotencyKeys } from './002_idempotency_keys.js';
+import { byteOrderIds } from './003_byte_order_ids.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -9,6 +10,7 @@ import { idempotencyKeys } from './002_idempotency_keys.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
   '002_idempotency_keys': idempotencyKeys,
+  '003_byte_order_ids': byteOrderIds,
 };
 
 export const migrationProvider: MigrationProvider = {
