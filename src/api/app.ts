@@ -10,6 +10,7 @@ import { POWER_OPERATIONS } from '../domain/instance.js';
 import { serializeRequest } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { registerErrorHandling } from './error-handling.js';
+import { OneLinePerRequest } from './request-log.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerAccessControl } from './access-control.js';
 import { AuthFailureGuard, registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
@@ -36,8 +37,9 @@ export interface AppOptions {
 
 export async function buildApp(services: ApiServices, options: AppOptions): Promise<GaleApp> {
   const app = Fastify({
-    // Fastify's request lines log the URL: its query goes through serializeRequest, so that no credential put there is logged.
+    // Errors logged with their request go through serializeRequest, so that no credential put in a query is logged.
     loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }),
+    logController: new OneLinePerRequest(),
     bodyLimit: options.bodyLimitBytes,
     // Validation must not quietly turn 123 into "123": a wrong type is the client's error to hear about.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -77,10 +79,6 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   registerAccessControl(app, services, options.metrics, new AuthFailureGuard(options.http.authFailuresPerMinute));
   registerOperability(app, options.readiness, options.metrics);
 
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('cache-control', 'no-store');
-  });
 
   await app.register(
     async (api) => {

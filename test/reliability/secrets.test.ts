@@ -341,7 +341,7 @@ describe('secrets and tokens', () => {
 
     // pino writes synchronously to the stream, but the last answer may leave before its "request completed" line.
     const last = requestIds.at(-1)!;
-    await eventually('the last request to be logged', async () => gale.lines.filter((line) => line.includes(`"${last}"`)).length, (n) => n >= 2, 10_000);
+    await eventually('the last request to be logged', async () => gale.lines.filter((line) => line.includes(`"${last}"`)).length, (n) => n >= 1, 10_000);
     for (const line of gale.lines) {
       let parsed: { reqId?: string; msg?: string } = {};
       try {
@@ -355,10 +355,10 @@ describe('secrets and tokens', () => {
     // The capture saw the requests: every one Fastify handled has its lines, so "nothing leaked" means something.
     const logged = new Set(gale.lines.map((line) => /"reqId":"(secrets-probe-\d+)"/.exec(line)?.[1]).filter(Boolean));
     const unlogged = requestIds.filter((id) => !logged.has(id));
-    assert.deepEqual(unlogged, [], 'requests with no log line');
+    assert.deepEqual(unlogged.map((id) => probes[Number(id.split("-").at(-1))]!.what), [], "requests with no log line");
     assert.ok(gale.lines.some((line) => JSON.parse(line).level <= 20), 'debug lines are captured too');
     // The request lines with credentials in the query are there, with the query redacted.
-    const queried = gale.lines.filter((line) => line.includes('"incoming request"') && line.includes('?[redacted]&[redacted]'));
+    const queried = gale.lines.filter((line) => line.includes('"request completed"') && line.includes('?[redacted]&[redacted]'));
     assert.ok(queried.length >= routes.length, `request lines with a redacted query: ${queried.length}`);
     console.log(`secrets: ${probes.length} probes, ${gale.lines.length} log lines, statuses ${[...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, c]) => `${s}x${c}`).join(' ')}`);
     assert.deepEqual(problems, [], `credentials leaked:\n${problems.join('\n')}`);
@@ -546,7 +546,7 @@ test('gale serve prints the bootstrap credentials on the terminal and never in a
     const terminal = lines.filter((line) => !line.startsWith('{'));
     assert.ok(logLines.length >= 6, `log lines were written: ${logLines.length}`);
     for (const line of logLines) JSON.parse(line);
-    assert.ok(logLines.some((line) => line.includes('"incoming request"')), 'request lines are logged');
+    assert.ok(logLines.some((line) => line.includes('"request completed"')), 'request lines are logged');
     assert.ok(logLines.some((line) => line.includes('shutting down')), 'the shutdown is logged');
     for (const line of logLines) {
       assert.ok(!line.includes(apiKey), `a log line carries the bootstrap api-key: ${line}`);
