@@ -2,9 +2,9 @@ import type { InstanceView } from '../contracts/instance.js';
 import type { TemplateView } from '../contracts/catalog.js';
 import { machineTypePath, type Template } from '../domain/catalog.js';
 import { formatTimestamp } from '../domain/clock.js';
-import type { InstanceRecord } from '../domain/instance.js';
+import type { InstanceSummary } from '../domain/instance.js';
 
-export function instanceView(record: InstanceRecord): InstanceView {
+export function instanceView(record: InstanceSummary): InstanceView {
   return {
     id: record.id,
     userId: record.userId,

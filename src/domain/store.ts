@@ -1,6 +1,6 @@
 import type { IdRange } from './provider.js';
 import type { IdempotentWrite } from './idempotency.js';
-import type { DesiredPower, InstanceRecord, InstanceStatus, OperationKind, PowerOperation } from './instance.js';
+import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
 
 /*
@@ -78,10 +78,12 @@ export interface InstanceStore {
   createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<InstanceRecord>): Promise<InstanceRecord>;
   /** A live (not deleted) instance, or undefined. */
   getInstance(id: string): Promise<InstanceRecord | undefined>;
+  /** What the API shows of a live instance, or undefined: the hottest read, fetching only those columns. */
+  getInstanceSummary(id: string): Promise<InstanceSummary | undefined>;
   /** The live instances of one user, newest first. */
-  listUserInstances(userId: string): Promise<InstanceRecord[]>;
+  listUserInstances(userId: string): Promise<InstanceSummary[]>;
   /** Live instances matching the filter, newest first, one page of them and the total count. */
-  listInstances(filter: InstanceFilter, offset: number, limit: number): Promise<{ total: number; instances: InstanceRecord[] }>;
+  listInstances(filter: InstanceFilter, offset: number, limit: number): Promise<{ total: number; instances: InstanceSummary[] }>;
   /**
    * Applies the power state machine (domain/power.ts) to the stored state and records the operation.
    * ownerId undefined bypasses ownership (admin). Raises not_found / conflict.

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { GaleError, instanceNotFound, notFound } from '../domain/errors.js';
 import type { IdempotentWrite } from '../domain/idempotency.js';
-import type { DesiredPower, InstanceRecord, InstanceStatus, PowerOperation } from '../domain/instance.js';
+import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, PowerOperation } from '../domain/instance.js';
 import { planPowerOperation } from '../domain/power.js';
 import type { InstanceFilter, InstanceStore, NewInstance } from '../domain/store.js';
 import { quotaViolation, type Tier, type Usage } from '../domain/tiers.js';
@@ -9,7 +9,7 @@ import type { Db } from './db.js';
 import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { insertOperation } from './operations.js';
 import { precompiled } from './precompiled.js';
-import { INSTANCE_COLUMNS, toInstance } from './rows.js';
+import { INSTANCE_COLUMNS, SUMMARY_COLUMNS, toInstance, toSummary } from './rows.js';
 import type { Database } from './schema.js';
 
 // newId draws 32 random bits per owner: a handful of clashes in a row means something is wrong with it.
@@ -19,15 +19,18 @@ const MAX_ID_ATTEMPTS = 16;
 export function instanceStore(db: Db): InstanceStore {
   const { kysely } = db;
 
-  // GET /instances/{id} is the hottest read: a primary-key lookup compiled once.
   const liveById = precompiled(kysely, (id) =>
     kysely.selectFrom('instances').select(INSTANCE_COLUMNS).where('id', '=', id).where('deleted_at', 'is', null),
+  );
+  // GET /instances/{id} is the hottest read: a primary-key lookup compiled once, of the columns the answer shows.
+  const summaryById = precompiled(kysely, (id) =>
+    kysely.selectFrom('instances').select(SUMMARY_COLUMNS).where('id', '=', id).where('deleted_at', 'is', null),
   );
   // Served by the partial index instances_user_live (user_id, created_at, id) WHERE deleted_at IS NULL.
   const liveByUser = precompiled(kysely, (userId) =>
     kysely
       .selectFrom('instances')
-      .select(INSTANCE_COLUMNS)
+      .select(SUMMARY_COLUMNS)
       .where('user_id', '=', userId)
       .where('deleted_at', 'is', null)
       .orderBy('created_at', 'desc')
@@ -126,8 +129,13 @@ export function instanceStore(db: Db): InstanceStore {
       return row ? toInstance(row) : undefined;
     },
 
-    async listUserInstances(userId: string): Promise<InstanceRecord[]> {
-      return (await liveByUser(userId)).map(toInstance);
+    async getInstanceSummary(id: string): Promise<InstanceSummary | undefined> {
+      const [row] = await summaryById(id);
+      return row ? toSummary(row) : undefined;
+    },
+
+    async listUserInstances(userId: string): Promise<InstanceSummary[]> {
+      return (await liveByUser(userId)).map(toSummary);
     },
 
     async listInstances(filter: InstanceFilter, offset: number, limit: number) {
@@ -138,9 +146,9 @@ export function instanceStore(db: Db): InstanceStore {
       if (filter.templateId !== undefined) live = live.where('template_id', '=', filter.templateId);
       const [counted, rows] = await Promise.all([
         live.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-        live.select(INSTANCE_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+        live.select(SUMMARY_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
       ]);
-      return { total: Number(counted.total), instances: rows.map(toInstance) };
+      return { total: Number(counted.total), instances: rows.map(toSummary) };
     },
 
     requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number, idempotency?: IdempotentWrite<'accepted' | 'noop'>) {

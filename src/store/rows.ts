@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { DesiredPower, InstanceRecord, InstanceStatus, OperationKind } from '../domain/instance.js';
+import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind } from '../domain/instance.js';
 import type { ClaimedInstance, Operation, SimulatedMachine, User } from '../domain/store.js';
 import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTable } from './schema.js';
 
@@ -33,23 +33,34 @@ export const INSTANCE_COLUMNS = [
 
 export type InstanceRow = Pick<Selectable<InstancesTable>, (typeof INSTANCE_COLUMNS)[number]>;
 
-export const CLAIMED_COLUMNS = [...INSTANCE_COLUMNS, 'attempts', 'work_due_at'] as const;
-export type ClaimedRow = Pick<Selectable<InstancesTable>, (typeof CLAIMED_COLUMNS)[number]>;
+/** The columns an InstanceSummary is built from: what the API shows, and nothing else. */
+export const SUMMARY_COLUMNS = ['id', 'user_id', 'zone', 'machine_type', 'template_id', 'status', 'external_ip', 'internal_ip', 'created_at'] as const;
 
-export function toInstance(row: InstanceRow): InstanceRecord {
+export type SummaryRow = Pick<Selectable<InstancesTable>, (typeof SUMMARY_COLUMNS)[number]>;
+
+export function toSummary(row: SummaryRow): InstanceSummary {
   return {
     id: row.id,
     userId: row.user_id,
     zone: row.zone,
     machineType: row.machine_type,
     templateId: row.template_id,
-    vcpus: row.vcpus,
-    memoryMb: row.memory_mb,
-    diskGb: row.disk_gb,
     status: row.status as InstanceStatus,
     externalIp: row.external_ip,
     internalIp: row.internal_ip,
     createdAt: row.created_at,
+  };
+}
+
+export const CLAIMED_COLUMNS = [...INSTANCE_COLUMNS, 'attempts', 'work_due_at'] as const;
+export type ClaimedRow = Pick<Selectable<InstancesTable>, (typeof CLAIMED_COLUMNS)[number]>;
+
+export function toInstance(row: InstanceRow): InstanceRecord {
+  return {
+    ...toSummary(row),
+    vcpus: row.vcpus,
+    memoryMb: row.memory_mb,
+    diskGb: row.disk_gb,
     desired: row.desired as DesiredPower,
     deletedAt: row.deleted_at,
     generation: row.generation,

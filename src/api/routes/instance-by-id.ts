@@ -38,7 +38,7 @@ export function registerGetInstance(app: GaleApp, services: ApiServices, scope: 
     async (request) => {
       const id = requireId(request.params.id);
       const owner = ownerFor(scope, request);
-      const record = await services.store.getInstance(id);
+      const record = await services.store.getInstanceSummary(id);
       // A foreign instance answers exactly like a missing one: its existence is not revealed.
       if (!record || (owner !== undefined && record.userId !== owner)) throw instanceNotFound(id);
       return instanceView(record);
