@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +13,14 @@ import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrate.js';
 import type { Database } from './schema.js';
 import { GaleSqliteDialect } from './sqlite-dialect.js';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 const BUSY_TIMEOUT_MS = 5000;
 const MEMORY = ':memory:';
+// Checkpoints run in a worker (wal-checkpointer.ts); the server's own connection only steps in past ~40 MB of log.
+const CHECKPOINT_INTERVAL_MS = 250;
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000;
+const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
 export type SqliteStoreOptions =
   /** The server's and CLI's form: the database is <dataDir>/gale.db, the directory is created if missing. */
@@ -49,12 +55,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 
   const { mutex, release } = fileMutex;
   const kysely = new Kysely<Database>({ dialect: new GaleSqliteDialect(sqlite) });
+  let checkpointer: WalCheckpointer | undefined;
   const teardown = async (): Promise<void> => {
+    await checkpointer?.close();
     await kysely.destroy();
     release();
   };
   try {
     await mutex.run(() => migrateToLatest(kysely));
+    if (filename !== MEMORY) {
+      sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+      checkpointer = startWalCheckpointer(filename, { intervalMs: CHECKPOINT_INTERVAL_MS, busyTimeoutMs: BUSY_TIMEOUT_MS, driver: DRIVER });
+    }
   } catch (error) {
     await teardown();
     throw error;
