@@ -78,7 +78,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     // After the API: no request can still be counting against it.
     opened.push(() => limiterBackend.close());
-    const provider = createProvider(config.provider, {
+    const provider = await createProvider(config.provider, {
       store,
       clock,
       logger,

@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
-import pg from 'pg';
+// Types only: the clients are loaded when configured (about 40 MB of modules a SQLite-only server never needs).
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
@@ -96,7 +97,8 @@ function sharedOptions(tier: Tier, name: LimiterBackendName, options: LimiterBac
 
 async function openRedisBackend(url: string, options: LimiterBackendOptions): Promise<LimiterBackend> {
   const logger = options.logger.child({ component: 'rate-limiter', backend: 'redis' });
-  const client = new Redis(url, {
+  const { Redis: RedisClient } = await import('ioredis');
+  const client = new RedisClient(url, {
     // Fail fast while disconnected instead of queueing: the insurance limiter answers meanwhile.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -152,6 +154,7 @@ function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
 async function openPostgresBackend(url: string, schema: string, options: LimiterBackendOptions): Promise<LimiterBackend> {
   const logger = options.logger.child({ component: 'rate-limiter', backend: 'postgres' });
   // Its own small pool: limiter queries then never wait behind the store's transactions, nor hold its connections.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: 4,
@@ -196,7 +199,7 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
  * here: a logged table would cost a WAL flush per request, for counts that are worthless a minute later anyway. The
  * price: after a PostgreSQL crash (or on a promoted standby) the table starts empty, i.e. every window starts afresh.
  */
-async function createTable(pool: pg.Pool, schema: string): Promise<void> {
+async function createTable(pool: Pool, schema: string): Promise<void> {
   const table = schema ? `"${schema}"."${RATE_LIMIT_TABLE}"` : `"${RATE_LIMIT_TABLE}"`;
   const client = await pool.connect();
   try {

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider } from '../domain/provider.js';
 import type { Store } from '../domain/store.js';
-import { createDockerProvider } from './docker/index.js';
 import { createSimulatorProvider } from './simulator/index.js';
 
 /** Everything any provider may need; each factory takes only what it uses. */
@@ -18,7 +17,7 @@ export interface ProviderDeps {
   stopGraceMs: number;
 }
 
-type ProviderFactory = (deps: ProviderDeps) => Provider;
+type ProviderFactory = (deps: ProviderDeps) => Provider | Promise<Provider>;
 
 /** One line per provider: adding a backend means adding its factory here. */
 const FACTORIES: Readonly<Record<string, ProviderFactory>> = {
@@ -29,8 +28,9 @@ const FACTORIES: Readonly<Record<string, ProviderFactory>> = {
       delayMs: deps.simulatorDelayMs,
       logger: deps.logger.child({ provider: 'simulator' }),
     }),
-  docker: (deps) =>
-    createDockerProvider({
+  // Loaded when chosen: dockerode and its SSH transport are tens of megabytes a simulator-only server never needs.
+  docker: async (deps) =>
+    (await import('./docker/index.js')).createDockerProvider({
       ...deps.docker,
       installationId: deps.installationId,
       stopGraceMs: deps.stopGraceMs,
@@ -40,7 +40,7 @@ const FACTORIES: Readonly<Record<string, ProviderFactory>> = {
 
 export const KNOWN_PROVIDERS: readonly string[] = Object.keys(FACTORIES);
 
-export function createProvider(name: string, deps: ProviderDeps): Provider {
+export async function createProvider(name: string, deps: ProviderDeps): Promise<Provider> {
   const factory = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
   if (!factory) {
     throw new Error(`unknown provider "${name}"; known providers: ${KNOWN_PROVIDERS.join(', ')}`);

@@ -1,10 +1,16 @@
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
-import { openPostgresStore } from './postgres.js';
+import type { PostgresStoreOptions } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 
-export { openPostgresStore, type PostgresStoreOptions } from './postgres.js';
+export type { PostgresStoreOptions } from './postgres.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
+
+/** Loads the PostgreSQL store (and pg) only when one is asked for: a SQLite server never holds it in memory. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const postgres = await import('./postgres.js');
+  return postgres.openPostgresStore(options);
+}
 
 export interface StoreOptions {
   /** Where the SQLite database lives (<dataDir>/gale.db) when no databaseUrl is given. */

@@ -192,12 +192,12 @@ describe('provider registry', () => {
         docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
         stopGraceMs: 1000,
       };
-      const provider = createProvider('simulator', deps);
+      const provider = await createProvider('simulator', deps);
       assert.equal(provider.name, 'simulator');
       await provider.probe();
       assert.deepEqual(KNOWN_PROVIDERS, ['simulator', 'docker']);
-      assert.throws(() => createProvider('vmware', deps), /unknown provider "vmware"; known providers: simulator, docker/);
-      assert.throws(() => createProvider('toString', deps), /unknown provider/);
+      await assert.rejects(createProvider('vmware', deps), /unknown provider "vmware"; known providers: simulator, docker/);
+      await assert.rejects(createProvider('toString', deps), /unknown provider/);
       await provider.close();
     } finally {
       await temp.close();
