@@ -4,7 +4,7 @@
  * most self time and the same time grouped by package (fastify, pino, better-sqlite3, Gale's own code, Node itself).
  *   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 50)  BENCH_USERS (default 1000)
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scenarios, startGale } from './lib/gale-scenarios.js';
@@ -71,7 +71,10 @@ async function main(): Promise<void> {
   const result = await load(gale.child.url, { connections: CONNECTIONS, durationSec: DURATION, requests: all[name]! });
   process.stdout.write(`${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms (under the profiler)\n`);
   await gale.child.stop();
-  const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+  // Worker threads (the WAL checkpointer) write profiles of their own: the main thread's is by far the largest.
+  const file = readdirSync(profileDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(join(profileDir, b)).size - statSync(join(profileDir, a)).size)[0];
   if (!file) throw new Error(`no profile written to ${profileDir}`);
   summarise(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile);
   rmSync(profileDir, { recursive: true, force: true });
