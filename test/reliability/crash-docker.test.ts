@@ -19,7 +19,7 @@ import { startReplicaProcess, type ReplicaProcess } from '../replicas/processes.
 
 const V1 = '/api/compute/v1';
 const TEMPLATE = 'busybox-micro';
-const CREATES = 40;
+const CREATES = 100;
 const KILLS = 4;
 const CONVERGE_MS = 150_000;
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
