@@ -79,7 +79,6 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   registerAccessControl(app, services, options.metrics, new AuthFailureGuard(options.http.authFailuresPerMinute));
   registerOperability(app, options.readiness, options.metrics);
 
-
   await app.register(
     async (api) => {
       const typed = api as GaleApp;

@@ -5,6 +5,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GaleError, invalidRequest } from '../domain/errors.js';
 import { sendError, severityOf } from './error-envelope.js';
+import { logRequestCompleted } from './request-log.js';
 import type { GaleApp } from './services.js';
 
 /*
@@ -44,9 +45,9 @@ const CORS_MAX_AGE_SECONDS = 600;
 /** A percent-escaped control character anywhere in the target: no Gale name or parameter contains one. */
 const ESCAPED_CONTROL = /%(?:[01][0-9a-f]|7f)/i;
 
-/** The headers every answer carries: SECURITY_HEADERS, and HSTS when configured. */
+/** The headers every answer carries: SECURITY_HEADERS, HSTS when configured, and no-store (answers are live states). */
 function fixedHeaders(http: HttpSettings): Record<string, string> {
-  const fixed: Record<string, string> = { ...SECURITY_HEADERS };
+  const fixed: Record<string, string> = { ...SECURITY_HEADERS, 'cache-control': 'no-store' };
   if (http.hstsMaxAgeSeconds > 0) fixed['strict-transport-security'] = `max-age=${http.hstsMaxAgeSeconds}; includeSubDomains`;
   return fixed;
 }
@@ -72,12 +73,11 @@ export function serverOptions(http: HttpSettings) {
     // Targets the router cannot decode (%zz) or whose id is over its 100-character limit are refused before any hook
     // runs; Fastify's own answer to them is not our envelope, so they are answered here, with the headers set by hand.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      for (const [name, value] of Object.entries(fixed)) reply.header(name, value);
-      reply.header('x-request-id', request.id).header('cache-control', 'no-store');
+      reply.headers(fixed).header('x-request-id', request.id);
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       sendError(reply, 'invalid_request', tooLong ? 'a path segment is too long to name anything' : 'the request target is not a valid URL');
-      // Fastify does not report these to its log controller on completion (request-log.ts): their line is written here.
-      request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+      // Fastify does not report these to its log controller on completion: their line is written here.
+      logRequestCompleted(request, reply);
     },
   };
 }
@@ -163,11 +163,9 @@ export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSet
     return undefined;
   });
 
-  // Not async: a plain hook spares every answer a promise. Answers are never cached: they are live states.
-  const everyAnswer = { ...fixed, 'cache-control': 'no-store' };
+  // Not async: a plain hook spares every answer a promise.
   app.addHook('onSend', (request, reply, payload, done) => {
-    reply.headers(everyAnswer);
-    reply.header('x-request-id', request.id);
+    reply.headers(fixed).header('x-request-id', request.id);
     done(null, payload);
   });
 

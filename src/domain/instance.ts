@@ -11,13 +11,13 @@ export type PowerOperation = (typeof POWER_OPERATIONS)[number];
 
 export type OperationKind = 'create' | PowerOperation | 'delete';
 
-/** An instance as the store keeps it. Timestamps are epoch milliseconds. */
 /**
  * What the API shows of an instance, and all that its reads fetch: the reconciler's bookkeeping (generations,
  * leases, resets) stays in the store. Every field but status and the addresses is fixed at create.
  */
 export type InstanceSummary = Pick<InstanceRecord, 'id' | 'userId' | 'zone' | 'machineType' | 'templateId' | 'status' | 'externalIp' | 'internalIp' | 'createdAt'>;
 
+/** An instance as the store keeps it. Timestamps are epoch milliseconds. */
 export interface InstanceRecord {
   id: string;
   userId: string;
