@@ -10,9 +10,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { LoadResult } from './lib/load.js';
+import { load, type LoadResult } from './lib/load.js';
 import { startFleet, type FleetSpec } from './lib/replica-fleet.js';
-import { loadFleet, requestMix } from './lib/replica-load.js';
+import { requestMix } from './lib/replica-load.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -46,8 +46,8 @@ async function measure(name: string, spec: FleetSpec): Promise<Row> {
   try {
     const requests = requestMix(fleet.users);
     // JIT, connection pools and prepared statements warm up before anything is recorded.
-    await loadFleet(fleet.urls, { connections: CONNECTIONS, durationSec: WARMUP_SEC, requests });
-    const result = await loadFleet(fleet.urls, { connections: CONNECTIONS, durationSec: DURATION, requests });
+    await load(fleet.urls, { connections: CONNECTIONS, durationSec: WARMUP_SEC, requests });
+    const result = await load(fleet.urls, { connections: CONNECTIONS, durationSec: DURATION, requests });
     process.stderr.write(`${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}\n`);
     return { fleet: name, result };
   } finally {

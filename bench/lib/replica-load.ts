@@ -1,5 +1,5 @@
-import type { LoadResult, RawRequest, Request } from './load.js';
-import { load, pick } from './load.js';
+import type { RawRequest, Request } from './load.js';
+import { pick } from './load.js';
 import type { BenchUser } from './replica-fleet.js';
 
 const V1 = '/api/compute/v1';
@@ -23,9 +23,4 @@ export function requestMix(users: BenchUser[]): Request[] {
       },
     },
   ];
-}
-
-/** One autocannon run over every replica at once (see load()). */
-export function loadFleet(urls: string[], options: { connections: number; durationSec: number; requests: Request[] }): Promise<LoadResult> {
-  return load(urls, options);
 }

@@ -222,8 +222,7 @@ function plausibleArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
     { freq: 3 },
   );
   const auth = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ids.good) }, { weight: 1, arbitrary: authArb(ids) });
-  return fc.record({ route, query: fc.option(queryArb(), { freq: 5 }), auth, key, body }).map(({ route, query, auth, key, body }) => {
-    const [method, path] = route as [string, string];
+  return fc.record({ route, query: fc.option(queryArb(), { freq: 5 }), auth, key, body }).map(({ route: [method, path], query, auth, key, body }) => {
     const headers: Array<[string, string]> = [['host', '127.0.0.1'], ...auth];
     if (key !== null) headers.push(['idempotency-key', key]);
     if (body !== null) headers.push(['content-type', 'application/json']);

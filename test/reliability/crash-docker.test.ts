@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import Dockerode from 'dockerode';
 import { DEFAULT_CATALOG } from '../../src/config/default-catalog.js';
 import { DEFAULT_TIERS } from '../../src/config/default-tiers.js';
+import type { InstancesTable } from '../../src/store/schema.js';
 import { buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
 import { removeContainersOf, unavailable } from '../helpers/backends.js';
 import { eventually } from '../helpers/http.js';
@@ -60,19 +61,10 @@ interface Tracked {
   history: string[];
 }
 
-interface InstanceRow {
-  id: string;
-  status: string;
-  desired: string;
-  deleted_at: number | null;
-  generation: number;
-  reconciled_generation: number;
-  reset_requested: number;
-  reset_applied: number;
-  work_due_at: number | null;
-  lease_owner: string | null;
-  last_error: string | null;
-}
+type InstanceRow = Pick<
+  InstancesTable,
+  'id' | 'status' | 'desired' | 'deleted_at' | 'generation' | 'reconciled_generation' | 'reset_requested' | 'reset_applied' | 'work_due_at' | 'lease_owner' | 'last_error'
+>;
 
 describe('Gale killed with SIGKILL again and again under load, with the Docker provider', { skip, timeout: 420_000 }, () => {
   const seed = Number(process.env.GALE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,6 +17,7 @@ import { systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
 import { eventually } from '../helpers/http.js';
+import { freePort } from '../replicas/processes.js';
 
 /*
  * Secrets and tokens (issue 5; README "Credentials", docs/operations.md "Secrets" and "Revocation"):
@@ -483,15 +483,6 @@ describe('secrets and tokens', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 test('gale serve prints the bootstrap credentials on the terminal and never in a log line', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gale-bootstrap-'));
