@@ -80,7 +80,7 @@ async function sendOnce(base: string, req: FuzzRequest): Promise<SocketAnswer> {
     const outgoing = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.target, headers: flat, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
+      const answered = () => {
         // The answer is complete: a body the server chose not to read (it answered early) is not worth sending.
         outgoing.destroy();
         const text = Buffer.concat(chunks).toString('utf8');
@@ -92,7 +92,12 @@ async function sendOnce(base: string, req: FuzzRequest): Promise<SocketAnswer> {
         }
         const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
         resolve({ status: res.statusCode ?? 0, headers, text, json, empty: false });
-      });
+      };
+      res.on('end', answered);
+      // As with raw sockets: a reset after the status line still leaves an answer. Node's server closes a connection
+      // whose request body it never read (a GET with a body) as soon as it has answered, and the kernel then resets
+      // it; the tail of a large answer (/metrics) still in flight is lost with it.
+      res.on('error', answered);
     });
     outgoing.on('error', reject);
     outgoing.end(req.body);
