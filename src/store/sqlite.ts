@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
 import type { Db } from './db.js';
 import { acquireFileMutex } from './file-locks.js';
+import { GroupCommitter } from './group-commit.js';
 import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrate.js';
 import type { Database } from './schema.js';
@@ -72,12 +73,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw error;
   }
 
+  const writes = new GroupCommitter(kysely, mutex, () => sqlite.inTransaction);
   const db: Db = {
     dialect: 'sqlite',
     kysely,
     clock: options.clock ?? systemClock,
     lockRows: false,
-    write: (fn) => mutex.run(() => kysely.transaction().execute(fn)),
+    write: (fn) => writes.write(fn),
   };
   return createKyselyStore(db, teardown);
 }
