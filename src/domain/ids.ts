@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 
 /**
  * Instance ids follow the documented form tw-<first 6 hex digits of the owner's id>-<8 random hex digits>,
@@ -10,6 +10,17 @@ export function newInstanceId(ownerUserId: string): string {
 }
 
 export const INSTANCE_ID_PATTERN = /^tw-[0-9a-f]{6}-[0-9a-f]{8}$/;
+
+/**
+ * A UUID version 7 (RFC 9562): the first 48 bits are the time in milliseconds, the rest random. Rows keyed by it
+ * are appended at the end of their index instead of landing on a random page of it, so a commit writes fewer pages.
+ * Built from randomUUID, whose random bits come from a pooled buffer, with the time and version written over it.
+ */
+export function newTimeOrderedId(now = Date.now()): string {
+  const time = (Math.max(0, Math.floor(now)) % 2 ** 48).toString(16).padStart(12, '0');
+  const random = randomUUID();
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
+}
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { newTimeOrderedId } from '../domain/ids.js';
 import type { OperationKind } from '../domain/instance.js';
 import type { Operation } from '../domain/store.js';
 import type { Db } from './db.js';
@@ -19,7 +19,7 @@ export async function insertOperation(
   await trx
     .insertInto('operations')
     .values({
-      id: randomUUID(),
+      id: newTimeOrderedId(op.createdAt),
       instance_id: op.instanceId,
       user_id: op.userId,
       kind: op.kind,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newInstanceId, INSTANCE_ID_PATTERN, newApiKey, newApiSecret, newSessionToken } from '../../src/domain/ids.js';
+import { newInstanceId, INSTANCE_ID_PATTERN, newApiKey, newApiSecret, newSessionToken, newTimeOrderedId } from '../../src/domain/ids.js';
 import { planPowerOperation } from '../../src/domain/power.js';
 import { quotaViolation } from '../../src/domain/tiers.js';
 import { nextAction } from '../../src/domain/reconcile-plan.js';
@@ -18,6 +18,18 @@ test('instance ids carry the owner prefix and 8 random hex digits', () => {
   assert.match(id, INSTANCE_ID_PATTERN);
   const many = new Set(Array.from({ length: 2000 }, () => newInstanceId('550e8400-e29b-41d4-a716-446655440000')));
   assert.equal(many.size, 2000);
+});
+
+test('operation ids are UUIDs version 7: ordered by their time, random after it', () => {
+  const form = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const earlier = newTimeOrderedId(Date.UTC(2026, 0, 1));
+  const later = newTimeOrderedId(Date.UTC(2026, 0, 1) + 1);
+  assert.match(earlier, form);
+  assert.match(later, form);
+  assert.ok(earlier < later, `${earlier} sorts before ${later}`);
+  assert.equal(earlier.slice(0, 13), '019b76da-a800', 'the first 48 bits are the milliseconds since 1970');
+  assert.notEqual(newTimeOrderedId(0), newTimeOrderedId(0), 'ids of the same millisecond still differ');
+  assert.match(newTimeOrderedId(-5), form);
 });
 
 test('credentials are long enough for 256 bits and alphanumeric', () => {
