@@ -56,6 +56,8 @@ export const ConfigSchema = Type.Object({
     leaseMs: Type.Integer({ minimum: 1000 }),
     concurrency: Type.Integer({ minimum: 1, maximum: 256 }),
     resyncIntervalMs: Type.Integer({ minimum: 100 }),
+    /** The largest share of the process's time a resync sweep may take; large fleets are swept more slowly. */
+    resyncShare: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
     stopGraceMs: Type.Integer({ minimum: 0 }),
     /** A change of intent not carried out within it is retried once with as long again, then reported failed. */
     transitionDeadlineMs: Type.Integer({ minimum: 1000 }),

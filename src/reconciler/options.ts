@@ -26,6 +26,12 @@ export interface ReconcilerOptions {
   /** Instances worked on at once by this replica. */
   concurrency?: number;
   resyncIntervalMs?: number;
+  /**
+   * The largest share of this process's time a resync sweep may take: after each page it pauses long enough to stay
+   * within it, so the sweep of a large fleet stretches out (and may outlast resyncIntervalMs) instead of taking its
+   * toll from every request. Between 0 (exclusive) and 1; 1 means no pause.
+   */
+  resyncShare?: number;
   /** Handed to provider.stop: how long a guest may take to shut down before it is forced. */
   stopGraceMs?: number;
   backoff?: BackoffPolicy;
@@ -62,6 +68,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     leaseMs: o.leaseMs ?? 30_000,
     concurrency: o.concurrency ?? 8,
     resyncIntervalMs: o.resyncIntervalMs ?? 15_000,
+    resyncShare: o.resyncShare ?? 0.02,
     stopGraceMs: o.stopGraceMs ?? 60_000,
     backoff: o.backoff ?? { baseMs: 500, maxMs: 60_000 },
     waitRetryMs: o.waitRetryMs ?? 500,
@@ -73,6 +80,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
   for (const key of ['pollIntervalMs', 'leaseMs', 'concurrency', 'resyncIntervalMs', 'maxSteps', 'transitionDeadlineMs'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`reconciler option ${key} must be positive, got ${resolved[key]}`);
   }
+  if (!(resolved.resyncShare > 0 && resolved.resyncShare <= 1)) throw new Error(`reconciler option resyncShare must be in (0, 1], got ${resolved.resyncShare}`);
   if (!resolved.owner) throw new Error('reconciler option owner must name this replica');
   return resolved;
 }

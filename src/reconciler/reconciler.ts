@@ -39,6 +39,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let renewing = false;
   let resyncing: Promise<ResyncReport> | undefined;
+  // Aborted by stop(): a sweep paced over many seconds ends at its next page instead of holding the shutdown.
+  let stopping = new AbortController();
   let unwatch: (() => void) | undefined;
 
   const live = (): string[] => [...inFlight].filter(([, work]) => !work.controller.signal.aborted).map(([id]) => id);
@@ -148,16 +150,23 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   function runResync(): Promise<ResyncReport> {
     // Overlapping resyncs would only race each other's reaping; the caller shares the one under way.
-    resyncing ??= resync(o, log).finally(() => {
+    resyncing ??= resync(o, log, stopping.signal).finally(() => {
       resyncing = undefined;
     });
     return resyncing;
   }
 
   function resyncLogged(): void {
+    // A tick that finds a paced sweep still under way joins it: only the tick that began it reports it.
+    const joined = resyncing !== undefined;
+    const started = Date.now();
     runResync().then(
-      (report) => log.debug(report, 'resync done'),
-      (error: unknown) => log.error({ err: error }, 'resync failed; will try again at the next interval'),
+      (report) => {
+        if (!joined) log.debug({ ...report, durationMs: Date.now() - started }, 'resync done');
+      },
+      (error: unknown) => {
+        if (!joined) log.error({ err: error }, 'resync failed; will try again at the next interval');
+      },
     );
   }
 
@@ -172,6 +181,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     start(): void {
       if (running) return;
       running = true;
+      stopping = new AbortController();
       log.info({ leaseMs: o.leaseMs, concurrency: o.concurrency }, 'reconciler started');
       unwatch = o.provider.watch?.(onProviderChange);
       resyncLogged();
@@ -183,6 +193,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     async stop(options?: { waitMs?: number }): Promise<void> {
       running = false;
+      stopping.abort();
       clearTimeout(pollTimer);
       clearInterval(resyncTimer);
       unwatch?.();

@@ -1,3 +1,4 @@
+import { setImmediate, setTimeout } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { IdRange, OwnedMachine, Provider } from '../domain/provider.js';
 import type { ObservedState, ResyncRow } from '../domain/store.js';
@@ -13,7 +14,7 @@ export interface ResyncReport {
   recreating: number;
 }
 
-type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock'>;
+type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock' | 'resyncShare'>;
 
 // Rows and machines read per step of a sweep: a few milliseconds of work on SQLite.
 const RESYNC_PAGE_SIZE = 500;
@@ -39,17 +40,27 @@ function recreatesVanished(provider: Provider): boolean {
  * restarted: that was somebody's decision about a machine that is there, whereas a vanished one left nothing to keep.
  * Instances with work under way are left to that work.
  */
-export async function resync(deps: Deps, logger: Logger): Promise<ResyncReport> {
+export async function resync(deps: Deps, logger: Logger, signal?: AbortSignal): Promise<ResyncReport> {
   const report: ResyncReport = { orphansReaped: 0, observationsRecorded: 0, markedDue: 0, recreating: 0 };
   let after: string | undefined;
   for (;;) {
+    const started = performance.now();
     const through = await deps.store.resyncPageEnd(after, RESYNC_PAGE_SIZE);
     await resyncPage(deps, logger, { after, through }, report);
     if (through === undefined) return report;
     after = through;
-    // Between pages, requests waiting on the event loop go first: a sweep over 100,000 instances is 200 short steps.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Between pages, requests waiting on the event loop go first (a sweep over 100,000 instances is 200 short steps),
+    // and the pause keeps the sweep within its share of the process's time.
+    await pauseAfter(performance.now() - started, deps.resyncShare, signal);
+    if (signal?.aborted) return report;
   }
+}
+
+/** Waits so that a step that took workMs is the given share of the time: at share 0.02, 49 times as long again. */
+async function pauseAfter(workMs: number, share: number, signal: AbortSignal | undefined): Promise<void> {
+  const pauseMs = (workMs * (1 - share)) / share;
+  if (pauseMs < 1) await setImmediate();
+  else await setTimeout(pauseMs, undefined, { signal }).catch(() => undefined);
 }
 
 /** One page of the sweep: the machines and the rows whose ids fall in range. */

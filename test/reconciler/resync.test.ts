@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { IdRange } from '../../src/domain/provider.js';
+import { waitFor } from '../providers/temp-store.js';
 import { openHarness, type Harness } from './harness.js';
 import { instrument } from './instrumented-provider.js';
 
@@ -75,5 +77,26 @@ describe('resync with the provider', () => {
     const report = await h.reconciler({ provider: instrument(h.sim, {}) }).resync();
     assert.equal(report.observationsRecorded, 0);
     assert.equal((await h.store.getInstance(id))?.status, 'PROVISIONING');
+  });
+
+  it('sweeps page by page within its share of the time, and a stop ends a paced sweep at once', async () => {
+    for (let i = 0; i < 1_100; i++) await h.instance();
+    const provider = instrument(h.sim, {});
+    const pages: IdRange[] = [];
+    provider.list = (range) => {
+      pages.push(range ?? {});
+      return h.sim.list(range);
+    };
+    // Nothing to pause for: every page, one after the other, the last one open-ended.
+    await h.reconciler({ provider, resyncShare: 1 }).resync();
+    assert.equal(pages.length, 3, '1,100 instances are three pages of 500');
+    assert.equal(pages[2]?.through, undefined);
+    // A share this small pauses for minutes after the first page; stopping must not wait for the rest.
+    pages.length = 0;
+    const paced = h.reconciler({ provider, resyncShare: 0.000_01 });
+    paced.start();
+    await waitFor('the first page of the sweep', async () => (pages.length > 0 ? true : undefined));
+    await paced.stop({ waitMs: 600_000 });
+    assert.equal(pages.length, 1, 'the sweep stopped after the page it was on');
   });
 });
