@@ -2,7 +2,7 @@
  * npm run bench:profile -- [scenario | /path]: where Gale's time goes on one benchmark scenario, or on GETs of a path.
  * Runs `gale serve` under node --cpu-prof on the seeded store, drives the scenario, and prints the functions with the
  * most self time and the same time grouped by package (fastify, pino, better-sqlite3, Gale's own code, Node itself).
- *   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 50)  BENCH_USERS (default 1000)
+ *   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 50)  BENCH_USERS (default 1000)  BENCH_PER_USER (default 100)
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { load } from './lib/load.js';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
+const PER_USER = Number(process.env.BENCH_PER_USER ?? 100);
 const TOP = 30;
 
 interface ProfileNode {
@@ -63,7 +64,7 @@ function summarise(profile: CpuProfile): void {
 async function main(): Promise<void> {
   const wanted = process.argv[2] ?? 'GET /instances/{id} (bearer)';
   const profileDir = mkdtempSync(join(tmpdir(), 'gale-profile-'));
-  const gale = await startGale(USERS, 'profile', ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const gale = await startGale(USERS, 'profile', ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], PER_USER);
   // A path (/healthz, say) is profiled as a plain GET: the cost of the stack around every route.
   const all = { ...scenarios(gale.seeded), ...(wanted.startsWith('/') ? { [`GET ${wanted}`]: [{ method: 'GET' as const, path: wanted }] } : {}) };
   const name = Object.keys(all).find((key) => key.startsWith(wanted) || key === `GET ${wanted}`);

@@ -27,14 +27,14 @@ type Context = { user?: SeededUser; id?: string };
 export const bearer = (u: SeededUser) => ({ authorization: `Bearer ${u.token}` });
 export const keyPair = (u: SeededUser) => ({ 'api-key': u.apiKey, 'api-secret': u.apiSecret });
 
-export async function startGale(users: number, label: string, nodeOptions: string[] = []): Promise<{ child: Child; seeded: Seed; dataDir: string }> {
+export async function startGale(users: number, label: string, nodeOptions: string[] = [], perUser = PER_USER): Promise<{ child: Child; seeded: Seed; dataDir: string; instances: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), `gale-bench-${label}-`));
   const configFile = join(dataDir, 'bench.json');
   const extra = process.env.BENCH_GALE_CONFIG ? (JSON.parse(process.env.BENCH_GALE_CONFIG) as object) : {};
   writeFileSync(configFile, JSON.stringify({ tiers: TIERS, ...extra }));
   const started = Date.now();
-  const seeded = await seed(dataDir, TIERS, users, PER_USER);
-  process.stderr.write(`seeded ${users * PER_USER} instances over ${users} users in ${Date.now() - started} ms\n`);
+  const seeded = await seed(dataDir, TIERS, users, perUser);
+  process.stderr.write(`seeded ${users * perUser} instances over ${users} users in ${Date.now() - started} ms\n`);
   const port = await freePort();
   const child = await startChild(
     [...nodeOptions, 'dist/cli/gale.js', 'serve'],
@@ -42,7 +42,7 @@ export async function startGale(users: number, label: string, nodeOptions: strin
     port,
     '/healthz',
   );
-  return { child, seeded, dataDir };
+  return { child, seeded, dataDir, instances: users * perUser };
 }
 
 export function getById(users: SeededUser[], auth: (u: SeededUser) => Record<string, string>): Request[] {

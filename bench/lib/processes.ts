@@ -16,6 +16,9 @@ export interface Child {
   url: string;
   /** Peak resident set size so far, in bytes (VmHWM of /proc/<pid>/status). */
   peakRss(): number;
+  /** SIGSTOP: the process uses no CPU until resumed, so that it cannot disturb what is measured meanwhile. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +47,12 @@ export async function startChild(args: string[], env: Record<string, string>, po
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return kb * 1024;
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
     },
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
