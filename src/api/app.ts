@@ -10,7 +10,7 @@ import { POWER_OPERATIONS } from '../domain/instance.js';
 import { serializeRequest } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { registerErrorHandling } from './error-handling.js';
-import { OneLinePerRequest } from './request-log.js';
+import { OneLinePerRequest, RequestLines } from './request-log.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerAccessControl } from './access-control.js';
 import { AuthFailureGuard, registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
@@ -36,10 +36,11 @@ export interface AppOptions {
 }
 
 export async function buildApp(services: ApiServices, options: AppOptions): Promise<GaleApp> {
+  const requestLines = new RequestLines(options.logger);
   const app = Fastify({
     // Errors logged with their request go through serializeRequest, so that no credential put in a query is logged.
     loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }),
-    logController: new OneLinePerRequest(),
+    logController: new OneLinePerRequest(requestLines),
     bodyLimit: options.bodyLimitBytes,
     // Validation must not quietly turn 123 into "123": a wrong type is the client's error to hear about.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -47,7 +48,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    ...serverOptions(options.http),
+    ...serverOptions(options.http, requestLines),
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

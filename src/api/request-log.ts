@@ -1,4 +1,5 @@
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import { serializeRequest } from '../logger.js';
 
 /**
  * One log line per request, written when the answer has gone. Fastify's default writes two (on arrival and on
@@ -7,15 +8,35 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
  * the status and the duration. Errors keep their own lines, as Fastify writes them.
  */
 export class OneLinePerRequest extends LogController {
+  constructor(private readonly lines: RequestLines) {
+    super();
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
-    else logRequestCompleted(request, reply);
+    else this.lines.completed(request, reply);
   }
 }
 
-/** The request's one line, also written by hand for answers Fastify does not report to its log controller. */
-export function logRequestCompleted(request: FastifyRequest, reply: FastifyReply): void {
-  reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+/**
+ * Writes the request's one line, also by hand for answers Fastify does not report to its log controller. The line is
+ * built here from fixed fields (serializeRequest never copies headers or foreign query values), so it is written
+ * through a child that skips the logger's redaction paths: matching them against every line was about 2 µs a
+ * request, a twentieth of a whole GET. Everything else logged keeps them.
+ */
+export class RequestLines {
+  private readonly log: FastifyBaseLogger;
+
+  constructor(logger: FastifyBaseLogger) {
+    this.log = logger.child({}, { redact: { paths: [] } } as Parameters<FastifyBaseLogger['child']>[1]);
+  }
+
+  completed(request: FastifyRequest, reply: FastifyReply): void {
+    this.log.info(
+      { reqId: request.id, req: serializeRequest(request), res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
+  }
 }

@@ -5,7 +5,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GaleError, invalidRequest } from '../domain/errors.js';
 import { sendError, severityOf } from './error-envelope.js';
-import { logRequestCompleted } from './request-log.js';
+import type { RequestLines } from './request-log.js';
 import type { GaleApp } from './services.js';
 
 /*
@@ -53,7 +53,7 @@ function fixedHeaders(http: HttpSettings): Record<string, string> {
 }
 
 /** The Fastify factory options that enforce the limits, to be spread into Fastify({...}). */
-export function serverOptions(http: HttpSettings) {
+export function serverOptions(http: HttpSettings, requestLines: RequestLines) {
   const fixed = fixedHeaders(http);
   return {
     requestTimeout: http.requestTimeoutMs,
@@ -77,7 +77,7 @@ export function serverOptions(http: HttpSettings) {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       sendError(reply, 'invalid_request', tooLong ? 'a path segment is too long to name anything' : 'the request target is not a valid URL');
       // Fastify does not report these to its log controller on completion: their line is written here.
-      logRequestCompleted(request, reply);
+      requestLines.completed(request, reply);
     },
   };
 }
