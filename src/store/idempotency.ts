@@ -10,6 +10,7 @@ import {
 } from '../domain/idempotency.js';
 import type { IdempotencyStore } from '../domain/store.js';
 import { isUniqueViolation, type Db } from './db.js';
+import { statement } from './precompiled.js';
 import type { Database } from './schema.js';
 
 /*
@@ -43,14 +44,30 @@ interface Stored {
   expiresAt: number;
 }
 
-async function find(q: Kysely<Database>, claim: IdempotencyClaim): Promise<Stored | undefined> {
-  const row = await q
+const selectKey = statement<{ userId: string; key: string }>((q, { userId, key }) =>
+  q
     .withTables<KeysTables>()
     .selectFrom('idempotency_keys')
     .select(['request_hash', 'response_status', 'response_body', 'expires_at'])
-    .where('user_id', '=', claim.userId)
-    .where('key', '=', claim.key)
-    .executeTakeFirst();
+    .where('user_id', '=', userId)
+    .where('key', '=', key),
+);
+
+// Columns named one by one: the builder's argument is a placeholder for each, with nothing to spread.
+const insertKey = statement<IdempotencyKeysTable>((q, row) =>
+  q.withTables<KeysTables>().insertInto('idempotency_keys').values({
+    user_id: row.user_id,
+    key: row.key,
+    request_hash: row.request_hash,
+    response_status: row.response_status,
+    response_body: row.response_body,
+    created_at: row.created_at,
+    expires_at: row.expires_at,
+  }),
+);
+
+async function find(q: Kysely<Database>, claim: IdempotencyClaim): Promise<Stored | undefined> {
+  const [row] = (await selectKey(q, claim)).rows as Array<Pick<IdempotencyKeysTable, 'request_hash' | 'response_status' | 'response_body' | 'expires_at'>>;
   if (!row) return undefined;
   return { requestHash: row.request_hash, response: { status: row.response_status, body: row.response_body }, expiresAt: row.expires_at };
 }
@@ -71,19 +88,15 @@ export async function replayIfAnswered(trx: Kysely<Database>, claim: Idempotency
 export async function rememberAnswer<T>(trx: Kysely<Database>, write: IdempotentWrite<T> | undefined, outcome: T): Promise<void> {
   if (!write) return;
   const response = write.response(outcome);
-  await trx
-    .withTables<KeysTables>()
-    .insertInto('idempotency_keys')
-    .values({
-      user_id: write.userId,
-      key: write.key,
-      request_hash: write.requestHash,
-      response_status: response.status,
-      response_body: response.body,
-      created_at: write.now,
-      expires_at: write.now + IDEMPOTENCY_TTL_MS,
-    })
-    .execute();
+  await insertKey(trx, {
+    user_id: write.userId,
+    key: write.key,
+    request_hash: write.requestHash,
+    response_status: response.status,
+    response_body: response.body,
+    created_at: write.now,
+    expires_at: write.now + IDEMPOTENCY_TTL_MS,
+  });
 }
 
 /**

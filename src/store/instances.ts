@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { GaleError, instanceNotFound, notFound } from '../domain/errors.js';
 import type { IdempotentWrite } from '../domain/idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, PowerOperation } from '../domain/instance.js';
@@ -8,9 +8,9 @@ import { quotaViolation, type Tier, type Usage } from '../domain/tiers.js';
 import type { Db } from './db.js';
 import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { insertOperation } from './operations.js';
-import { precompiled } from './precompiled.js';
+import { precompiled, statement } from './precompiled.js';
 import { INSTANCE_COLUMNS, SUMMARY_COLUMNS, toInstance, toSummary } from './rows.js';
-import type { Database } from './schema.js';
+import type { Database, InstancesTable } from './schema.js';
 
 // newId draws 32 random bits per owner: a handful of clashes in a row means something is wrong with it.
 const MAX_ID_ATTEMPTS = 16;
@@ -37,15 +37,21 @@ export function instanceStore(db: Db): InstanceStore {
       .orderBy('id', 'desc'),
   );
 
-  /** The live instance a change is about, locked for the rest of the transaction on PostgreSQL. */
-  async function lockLive(trx: Kysely<Database>, id: string, ownerId: string | undefined) {
-    const row = await trx
+  const selectLiveForUpdate = statement<{ id: string }>((q, { id }) =>
+    q
       .selectFrom('instances')
       .select(['id', 'user_id', 'status', 'desired', 'generation'])
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
-      .$if(db.lockRows, (q) => q.forUpdate())
-      .executeTakeFirst();
+      .$if(db.lockRows, (locked) => locked.forUpdate()),
+  );
+  const selectUserForUpdate = statement<{ id: string }>((q, { id }) =>
+    q.selectFrom('users').select('id').where('id', '=', id).$if(db.lockRows, (locked) => locked.forUpdate()),
+  );
+
+  /** The live instance a change is about, locked for the rest of the transaction on PostgreSQL. */
+  async function lockLive(trx: Kysely<Database>, id: string, ownerId: string | undefined) {
+    const [row] = (await selectLiveForUpdate(trx, { id })).rows as Array<Pick<Selectable<InstancesTable>, 'id' | 'user_id' | 'status' | 'desired' | 'generation'>>;
     // A foreign instance must look exactly like a missing one, or ids could be probed.
     if (!row || (ownerId !== undefined && row.user_id !== ownerId)) throw instanceNotFound(id);
     return row;
@@ -56,12 +62,7 @@ export function instanceStore(db: Db): InstanceStore {
       return guarded(db, idempotency, () => db.write(async (trx) => {
         // Concurrent creates of one user queue here (PostgreSQL row lock; SQLite holds the write lock
         // already), so the usage read next cannot be stale by the time the insert commits.
-        const owner = await trx
-          .selectFrom('users')
-          .select('id')
-          .where('id', '=', input.userId)
-          .$if(db.lockRows, (q) => q.forUpdate())
-          .executeTakeFirst();
+        const [owner] = (await selectUserForUpdate(trx, { id: input.userId })).rows;
         if (!owner) throw notFound(`user ${input.userId} not found`);
         // After the owner's lock, so that a concurrent duplicate finds the first one's key rather than its quota use.
         await replayIfAnswered(trx, idempotency);
@@ -90,34 +91,7 @@ export function instanceStore(db: Db): InstanceStore {
           resetApplied: 0,
           provisioned: false,
         };
-        await trx
-          .insertInto('instances')
-          .values({
-            id: record.id,
-            user_id: record.userId,
-            zone: record.zone,
-            machine_type: record.machineType,
-            template_id: record.templateId,
-            vcpus: record.vcpus,
-            memory_mb: record.memoryMb,
-            disk_gb: record.diskGb,
-            status: record.status,
-            external_ip: '',
-            internal_ip: '',
-            created_at: record.createdAt,
-            desired: record.desired,
-            deleted_at: null,
-            generation: 1,
-            reconciled_generation: 0,
-            reset_requested: 0,
-            reset_applied: 0,
-            provisioned: 0,
-            work_due_at: record.createdAt,
-            lease_owner: null,
-            lease_until: null,
-            last_error: null,
-          })
-          .execute();
+        await insertNewInstance(trx, record);
         await insertOperation(trx, { instanceId: record.id, userId: record.userId, kind: 'create', generation: 1, createdAt: record.createdAt });
         await rememberAnswer(trx, idempotency, record);
         return record;
@@ -185,7 +159,7 @@ export function instanceStore(db: Db): InstanceStore {
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
         const generation = row.generation + 1;
-        await trx.updateTable('instances').set({ deleted_at: now, generation, work_due_at: now }).where('id', '=', id).execute();
+        await markDeleted(trx, { id, now, generation });
         await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: 'delete', generation, createdAt: now });
         await rememberAnswer(trx, idempotency, undefined);
       }));
@@ -207,9 +181,41 @@ export function instanceStore(db: Db): InstanceStore {
   };
 }
 
-/** What a user's live instances hold, the quota's input. Uses the partial index on live rows. */
-async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
-  const row = await q
+/** A new instance's row, due at once. */
+const insertNewInstance = statement<InstanceRecord>((q, record) =>
+  q.insertInto('instances').values({
+    id: record.id,
+    user_id: record.userId,
+    zone: record.zone,
+    machine_type: record.machineType,
+    template_id: record.templateId,
+    vcpus: record.vcpus,
+    memory_mb: record.memoryMb,
+    disk_gb: record.diskGb,
+    status: record.status,
+    external_ip: '',
+    internal_ip: '',
+    created_at: record.createdAt,
+    desired: record.desired,
+    deleted_at: null,
+    generation: 1,
+    reconciled_generation: 0,
+    reset_requested: 0,
+    reset_applied: 0,
+    provisioned: 0,
+    work_due_at: record.createdAt,
+    lease_owner: null,
+    lease_until: null,
+    last_error: null,
+  }),
+);
+
+const markDeleted = statement<{ id: string; now: number; generation: number }>((q, { id, now, generation }) =>
+  q.updateTable('instances').set({ deleted_at: now, generation, work_due_at: now }).where('id', '=', id),
+);
+
+const selectUsage = statement<{ userId: string }>((q, { userId }) =>
+  q
     .selectFrom('instances')
     .select((eb) => [
       eb.fn.countAll<number>().as('instances'),
@@ -217,8 +223,16 @@ async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
       eb.fn.coalesce(eb.fn.sum<number>('disk_gb'), eb.lit(0)).as('disk_gb'),
     ])
     .where('user_id', '=', userId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirstOrThrow();
+    .where('deleted_at', 'is', null),
+);
+
+const selectInstanceId = statement<{ id: string }>((q, { id }) => q.selectFrom('instances').select('id').where('id', '=', id));
+const selectAnyOperationOf = statement<{ id: string }>((q, { id }) => q.selectFrom('operations').select('id').where('instance_id', '=', id).limit(1));
+
+/** What a user's live instances hold, the quota's input. Uses the partial index on live rows. */
+async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
+  const [row] = (await selectUsage(q, { userId })).rows as Array<{ instances: number | string; vcpus: number | string; disk_gb: number | string }>;
+  if (!row) throw new GaleError('internal', 'the usage query returned no row');
   // PostgreSQL returns count and sum as int8; the pool parses those to numbers, Number() covers the rest.
   return { instances: Number(row.instances), vcpus: Number(row.vcpus), diskGb: Number(row.disk_gb) };
 }
@@ -230,10 +244,8 @@ async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
 async function unusedId(trx: Kysely<Database>, newId: () => string): Promise<string> {
   for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
     const id = newId();
-    const instance = await trx.selectFrom('instances').select('id').where('id', '=', id).executeTakeFirst();
-    if (instance) continue;
-    const operation = await trx.selectFrom('operations').select('id').where('instance_id', '=', id).limit(1).executeTakeFirst();
-    if (!operation) return id;
+    if ((await selectInstanceId(trx, { id })).rows.length > 0) continue;
+    if ((await selectAnyOperationOf(trx, { id })).rows.length === 0) return id;
   }
   throw new GaleError('internal', `could not find an unused instance id after ${MAX_ID_ATTEMPTS} attempts`);
 }

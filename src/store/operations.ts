@@ -3,6 +3,7 @@ import { newTimeOrderedId } from '../domain/ids.js';
 import type { OperationKind } from '../domain/instance.js';
 import type { Operation } from '../domain/store.js';
 import type { Db } from './db.js';
+import { statement } from './precompiled.js';
 import { toOperation } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -12,24 +13,24 @@ import type { Database } from './schema.js';
  * function here takes the transaction it is part of.
  */
 
-export async function insertOperation(
-  trx: Kysely<Database>,
-  op: { instanceId: string; userId: string; kind: OperationKind; generation: number; createdAt: number },
-): Promise<void> {
-  await trx
-    .insertInto('operations')
-    .values({
-      id: newTimeOrderedId(op.createdAt),
-      instance_id: op.instanceId,
-      user_id: op.userId,
-      kind: op.kind,
-      state: 'pending',
-      generation: op.generation,
-      created_at: op.createdAt,
-      finished_at: null,
-      error: null,
-    })
-    .execute();
+type NewOperation = { instanceId: string; userId: string; kind: OperationKind; generation: number; createdAt: number };
+
+const insertPending = statement<NewOperation & { id: string }>((q, op) =>
+  q.insertInto('operations').values({
+    id: op.id,
+    instance_id: op.instanceId,
+    user_id: op.userId,
+    kind: op.kind,
+    state: 'pending',
+    generation: op.generation,
+    created_at: op.createdAt,
+    finished_at: null,
+    error: null,
+  }),
+);
+
+export async function insertOperation(trx: Kysely<Database>, op: NewOperation): Promise<void> {
+  await insertPending(trx, { ...op, id: newTimeOrderedId(op.createdAt) });
 }
 
 /** Finishes the pending operations of an instance, those up to a generation or all of them. */

@@ -1,21 +1,50 @@
-import type { Compilable, Kysely } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { Database } from './schema.js';
 
-// A parameter value no caller can pass by accident: it marks where the argument goes.
-const ARGUMENT = '\u0000gale-precompiled-argument';
+// Parameter values no caller can pass by accident: each marks where the argument of that name goes.
+const ARGUMENT = '\u0000gale-precompiled-argument:';
+
+interface Compiled<O> {
+  query: CompiledQuery<O>;
+  /** For each parameter of the query, the name of the argument that fills it, or undefined for a constant. */
+  slots: Array<string | undefined>;
+}
 
 /**
- * A read compiled to SQL once and then run with a different string argument each call. Hot reads
- * (an instance by id, a credential by hash) skip building and compiling the Kysely query every time;
- * the SQL text stays identical, so the SQLite statement cache re-uses its prepared statement too.
+ * A statement built and compiled by Kysely once per database engine, then run with new arguments each time. The hot
+ * statements (a create's and a delete's, an instance by id) skip building and compiling the query on every call,
+ * which was a tenth of a create; the SQL text stays identical, so the SQLite statement cache reuses its prepared
+ * statement too. Run it on the root or on a transaction alike: the compiled form is keyed by the engine's adapter.
+ *
+ * The builder receives placeholders for the arguments: it must use them as plain values (in a where, values or set)
+ * and must not branch on them, since it runs once.
  */
-export function precompiled<O>(db: Kysely<Database>, build: (argument: string) => Compilable<O>): (argument: string) => Promise<O[]> {
-  const compiled = build(ARGUMENT).compile();
-  const slots = compiled.parameters.map((parameter) => parameter === ARGUMENT);
-  if (!slots.includes(true)) throw new Error('a precompiled query must use its argument');
-  return async (argument) => {
-    const parameters = compiled.parameters.map((parameter, index) => (slots[index] ? argument : parameter));
-    const result = await db.executeQuery<O>({ ...compiled, parameters });
-    return result.rows;
+export function statement<A extends object, O = unknown>(build: (q: Kysely<Database>, args: A) => Compilable<O>) {
+  const compiledFor = new WeakMap<object, Compiled<O>>();
+  const placeholders = new Proxy({}, {
+    get: (_target, name) => `${ARGUMENT}${String(name)}`,
+    // A spread of the placeholders would silently build a statement without those values.
+    ownKeys: () => {
+      throw new Error('a precompiled statement must name each argument it uses, not spread them');
+    },
+  }) as A;
+  return (q: Kysely<Database>, args: A): Promise<QueryResult<O>> => {
+    const adapter = q.getExecutor().adapter;
+    let compiled = compiledFor.get(adapter);
+    if (!compiled) {
+      const query = build(q, placeholders).compile();
+      const slots = query.parameters.map((parameter) => (typeof parameter === 'string' && parameter.startsWith(ARGUMENT) ? parameter.slice(ARGUMENT.length) : undefined));
+      compiled = { query, slots };
+      compiledFor.set(adapter, compiled);
+    }
+    const { query, slots } = compiled;
+    const parameters = slots.map((slot, index) => (slot === undefined ? query.parameters[index] : (args as Record<string, unknown>)[slot]));
+    return q.executeQuery<O>({ ...query, parameters });
   };
+}
+
+/** A read of one string argument on the root connection (an instance by id, a credential by hash): its rows. */
+export function precompiled<O>(db: Kysely<Database>, build: (argument: string) => Compilable<O>): (argument: string) => Promise<O[]> {
+  const run = statement<{ argument: string }, O>((_q, { argument }) => build(argument));
+  return async (argument) => (await run(db, { argument })).rows;
 }
