@@ -137,17 +137,7 @@ export function instanceStore(db: Db): InstanceStore {
         }
         const { desired, status, requestReset } = plan.change;
         const generation = row.generation + 1;
-        await trx
-          .updateTable('instances')
-          .set((eb) => ({
-            desired,
-            status,
-            generation,
-            reset_requested: requestReset ? eb('reset_requested', '+', 1) : eb.ref('reset_requested'),
-            work_due_at: now,
-          }))
-          .where('id', '=', id)
-          .execute();
+        await changeIntent(trx, { id, desired, status, generation, resets: requestReset ? 1 : 0, now });
         await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation, createdAt: now });
         await rememberAnswer(trx, idempotency, 'accepted' as const);
         return 'accepted';
@@ -212,6 +202,20 @@ const insertNewInstance = statement<InstanceRecord>((q, record) =>
 
 const markDeleted = statement<{ id: string; now: number; generation: number }>((q, { id, now, generation }) =>
   q.updateTable('instances').set({ deleted_at: now, generation, work_due_at: now }).where('id', '=', id),
+);
+
+const changeIntent = statement<{ id: string; desired: DesiredPower; status: InstanceStatus; generation: number; resets: number; now: number }>(
+  (q, change) =>
+    q
+      .updateTable('instances')
+      .set((eb) => ({
+        desired: change.desired,
+        status: change.status,
+        generation: change.generation,
+        reset_requested: eb('reset_requested', '+', change.resets),
+        work_due_at: change.now,
+      }))
+      .where('id', '=', change.id),
 );
 
 const selectUsage = statement<{ userId: string }>((q, { userId }) =>
