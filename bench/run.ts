@@ -14,7 +14,7 @@ import { freePort, startChild } from './lib/processes.js';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
-const FLAT_ROUNDS = 3;
+const FLAT_ROUNDS = 5;
 
 type Row = { scenario: string; result: LoadResult };
 
