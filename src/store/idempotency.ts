@@ -44,7 +44,7 @@ interface Stored {
   expiresAt: number;
 }
 
-const selectKey = statement<{ userId: string; key: string }>((q, { userId, key }) =>
+const selectKey = statement((q, { userId, key }: { userId: string; key: string }) =>
   q
     .withTables<KeysTables>()
     .selectFrom('idempotency_keys')
@@ -54,7 +54,7 @@ const selectKey = statement<{ userId: string; key: string }>((q, { userId, key }
 );
 
 // Columns named one by one: the builder's argument is a placeholder for each, with nothing to spread.
-const insertKey = statement<IdempotencyKeysTable>((q, row) =>
+const insertKey = statement((q, row: IdempotencyKeysTable) =>
   q.withTables<KeysTables>().insertInto('idempotency_keys').values({
     user_id: row.user_id,
     key: row.key,
@@ -67,7 +67,7 @@ const insertKey = statement<IdempotencyKeysTable>((q, row) =>
 );
 
 async function find(q: Kysely<Database>, claim: IdempotencyClaim): Promise<Stored | undefined> {
-  const [row] = (await selectKey(q, claim)).rows as Array<Pick<IdempotencyKeysTable, 'request_hash' | 'response_status' | 'response_body' | 'expires_at'>>;
+  const [row] = (await selectKey(q, claim)).rows;
   if (!row) return undefined;
   return { requestHash: row.request_hash, response: { status: row.response_status, body: row.response_body }, expiresAt: row.expires_at };
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import { GaleError, instanceNotFound, notFound } from '../domain/errors.js';
 import type { IdempotentWrite } from '../domain/idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, PowerOperation } from '../domain/instance.js';
@@ -10,7 +10,7 @@ import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { insertOperation } from './operations.js';
 import { precompiled, statement } from './precompiled.js';
 import { INSTANCE_COLUMNS, SUMMARY_COLUMNS, toInstance, toSummary } from './rows.js';
-import type { Database, InstancesTable } from './schema.js';
+import type { Database } from './schema.js';
 
 // newId draws 32 random bits per owner: a handful of clashes in a row means something is wrong with it.
 const MAX_ID_ATTEMPTS = 16;
@@ -37,7 +37,7 @@ export function instanceStore(db: Db): InstanceStore {
       .orderBy('id', 'desc'),
   );
 
-  const selectLiveForUpdate = statement<{ id: string }>((q, { id }) =>
+  const selectLiveForUpdate = statement((q, { id }: { id: string }) =>
     q
       .selectFrom('instances')
       .select(['id', 'user_id', 'status', 'desired', 'generation'])
@@ -45,13 +45,13 @@ export function instanceStore(db: Db): InstanceStore {
       .where('deleted_at', 'is', null)
       .$if(db.lockRows, (locked) => locked.forUpdate()),
   );
-  const selectUserForUpdate = statement<{ id: string }>((q, { id }) =>
+  const selectUserForUpdate = statement((q, { id }: { id: string }) =>
     q.selectFrom('users').select('id').where('id', '=', id).$if(db.lockRows, (locked) => locked.forUpdate()),
   );
 
   /** The live instance a change is about, locked for the rest of the transaction on PostgreSQL. */
   async function lockLive(trx: Kysely<Database>, id: string, ownerId: string | undefined) {
-    const [row] = (await selectLiveForUpdate(trx, { id })).rows as Array<Pick<Selectable<InstancesTable>, 'id' | 'user_id' | 'status' | 'desired' | 'generation'>>;
+    const [row] = (await selectLiveForUpdate(trx, { id })).rows;
     // A foreign instance must look exactly like a missing one, or ids could be probed.
     if (!row || (ownerId !== undefined && row.user_id !== ownerId)) throw instanceNotFound(id);
     return row;
@@ -172,7 +172,7 @@ export function instanceStore(db: Db): InstanceStore {
 }
 
 /** A new instance's row, due at once. */
-const insertNewInstance = statement<InstanceRecord>((q, record) =>
+const insertNewInstance = statement((q, record: InstanceRecord) =>
   q.insertInto('instances').values({
     id: record.id,
     user_id: record.userId,
@@ -200,12 +200,12 @@ const insertNewInstance = statement<InstanceRecord>((q, record) =>
   }),
 );
 
-const markDeleted = statement<{ id: string; now: number; generation: number }>((q, { id, now, generation }) =>
+const markDeleted = statement((q, { id, now, generation }: { id: string; now: number; generation: number }) =>
   q.updateTable('instances').set({ deleted_at: now, generation, work_due_at: now }).where('id', '=', id),
 );
 
-const changeIntent = statement<{ id: string; desired: DesiredPower; status: InstanceStatus; generation: number; resets: number; now: number }>(
-  (q, change) =>
+const changeIntent = statement(
+  (q, change: { id: string; desired: DesiredPower; status: InstanceStatus; generation: number; resets: number; now: number }) =>
     q
       .updateTable('instances')
       .set((eb) => ({
@@ -218,7 +218,7 @@ const changeIntent = statement<{ id: string; desired: DesiredPower; status: Inst
       .where('id', '=', change.id),
 );
 
-const selectUsage = statement<{ userId: string }>((q, { userId }) =>
+const selectUsage = statement((q, { userId }: { userId: string }) =>
   q
     .selectFrom('instances')
     .select((eb) => [
@@ -230,12 +230,12 @@ const selectUsage = statement<{ userId: string }>((q, { userId }) =>
     .where('deleted_at', 'is', null),
 );
 
-const selectInstanceId = statement<{ id: string }>((q, { id }) => q.selectFrom('instances').select('id').where('id', '=', id));
-const selectAnyOperationOf = statement<{ id: string }>((q, { id }) => q.selectFrom('operations').select('id').where('instance_id', '=', id).limit(1));
+const selectInstanceId = statement((q, { id }: { id: string }) => q.selectFrom('instances').select('id').where('id', '=', id));
+const selectAnyOperationOf = statement((q, { id }: { id: string }) => q.selectFrom('operations').select('id').where('instance_id', '=', id).limit(1));
 
 /** What a user's live instances hold, the quota's input. Uses the partial index on live rows. */
 async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
-  const [row] = (await selectUsage(q, { userId })).rows as Array<{ instances: number | string; vcpus: number | string; disk_gb: number | string }>;
+  const [row] = (await selectUsage(q, { userId })).rows;
   if (!row) throw new GaleError('internal', 'the usage query returned no row');
   // PostgreSQL returns count and sum as int8; the pool parses those to numbers, Number() covers the rest.
   return { instances: Number(row.instances), vcpus: Number(row.vcpus), diskGb: Number(row.disk_gb) };

@@ -15,7 +15,7 @@ import type { Database } from './schema.js';
 
 type NewOperation = { instanceId: string; userId: string; kind: OperationKind; generation: number; createdAt: number };
 
-const insertPending = statement<NewOperation & { id: string }>((q, op) =>
+const insertPending = statement((q, op: NewOperation & { id: string }) =>
   q.insertInto('operations').values({
     id: op.id,
     instance_id: op.instanceId,

@@ -17,7 +17,8 @@ interface Compiled<O> {
  * statement too. Run it on the root or on a transaction alike: the compiled form is keyed by the engine's adapter.
  *
  * The builder receives placeholders for the arguments: it must use them as plain values (in a where, values or set)
- * and must not branch on them, since it runs once.
+ * and must not branch on them, since it runs once. Give the builder's second parameter its type: the arguments' type
+ * and the rows' are inferred from the builder.
  */
 export function statement<A extends object, O = unknown>(build: (q: Kysely<Database>, args: A) => Compilable<O>) {
   const compiledFor = new WeakMap<object, Compiled<O>>();
@@ -45,6 +46,6 @@ export function statement<A extends object, O = unknown>(build: (q: Kysely<Datab
 
 /** A read of one string argument on the root connection (an instance by id, a credential by hash): its rows. */
 export function precompiled<O>(db: Kysely<Database>, build: (argument: string) => Compilable<O>): (argument: string) => Promise<O[]> {
-  const run = statement<{ argument: string }, O>((_q, { argument }) => build(argument));
+  const run = statement((_q, { argument }: { argument: string }) => build(argument));
   return async (argument) => (await run(db, { argument })).rows;
 }

@@ -22,10 +22,10 @@ async function database(): Promise<Kysely<Database>> {
 test('each call binds its own arguments and keeps the constants, on the root and in a transaction', async (t) => {
   const kysely = await database();
   t.after(() => kysely.destroy());
-  const insertUser = statement<{ id: string; email: string; createdAt: number }>((q, user) =>
+  const insertUser = statement((q, user: { id: string; email: string; createdAt: number }) =>
     q.insertInto('users').values({ id: user.id, email: user.email, tier: 'free', roles: '[]', created_at: user.createdAt }),
   );
-  const selectUser = statement<{ id: string }>((q, { id }) => q.selectFrom('users').select(['id', 'email', 'tier', 'created_at']).where('id', '=', id));
+  const selectUser = statement((q, { id }: { id: string }) => q.selectFrom('users').select(['id', 'email', 'tier', 'created_at']).where('id', '=', id));
 
   await insertUser(kysely, { id: 'u1', email: 'one@example.test', createdAt: 1 });
   await kysely.transaction().execute(async (trx) => {
@@ -41,7 +41,7 @@ test('each call binds its own arguments and keeps the constants, on the root and
 test('a builder that spreads its arguments is refused instead of silently dropping them', async (t) => {
   const kysely = await database();
   t.after(() => kysely.destroy());
-  const spreading = statement<{ id: string; email: string }>((q, user) =>
+  const spreading = statement((q, user: { id: string; email: string }) =>
     q.insertInto('users').values({ ...user, tier: 'free', roles: '[]', created_at: 0 }),
   );
   await assert.rejects(async () => spreading(kysely, { id: 'u1', email: 'one@example.test' }), /must name each argument/);
