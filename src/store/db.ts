@@ -6,7 +6,7 @@ import type { Database } from './schema.js';
 export type DialectName = 'sqlite' | 'postgres';
 
 /** Restricts a query to ids in (after, through]; ids compare bytewise on both engines (migration 003). */
-export function inIdRange<Q extends { where(column: C, op: '>' | '<=', value: string): Q }, C extends string>(query: Q, column: C, range: IdRange | undefined): Q {
+export function whereInIdRange<Q extends { where(column: C, op: '>' | '<=', value: string): Q }, C extends string>(query: Q, column: C, range: IdRange | undefined): Q {
   let restricted = query;
   if (range?.after !== undefined) restricted = restricted.where(column, '>', range.after);
   if (range?.through !== undefined) restricted = restricted.where(column, '<=', range.through);

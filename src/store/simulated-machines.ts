@@ -1,6 +1,6 @@
 import type { SimulatedMachine, SimulatorStore } from '../domain/store.js';
 import type { IdRange } from '../domain/provider.js';
-import { inIdRange, type Db } from './db.js';
+import { whereInIdRange, type Db } from './db.js';
 import { toMachine } from './rows.js';
 
 /** The simulator provider's machines. Not tied to instance rows: orphans must survive for the provider to find. */
@@ -34,7 +34,7 @@ export function simulatorStore(db: Db): SimulatorStore {
     },
 
     async listMachines(range?: IdRange): Promise<SimulatedMachine[]> {
-      const rows = await inIdRange(db.kysely.selectFrom('simulated_machines').selectAll(), 'instance_id', range).orderBy('instance_id').execute();
+      const rows = await whereInIdRange(db.kysely.selectFrom('simulated_machines').selectAll(), 'instance_id', range).orderBy('instance_id').execute();
       return rows.map(toMachine);
     },
   };

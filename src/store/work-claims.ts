@@ -1,7 +1,7 @@
 import type { DesiredPower, InstanceStatus } from '../domain/instance.js';
 import type { ClaimedInstance, ObservedState, ResyncRow, WorkStore } from '../domain/store.js';
 import type { IdRange } from '../domain/provider.js';
-import { inIdRange, type Db } from './db.js';
+import { whereInIdRange, type Db } from './db.js';
 import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
 
 type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'resyncPageEnd' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
@@ -57,7 +57,7 @@ export function workClaims(db: Db): ClaimSide {
       const row = await db.kysely
         .selectFrom('instances')
         .select('id')
-        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .$call((q) => whereInIdRange(q, 'id', { after }))
         .orderBy('id')
         .limit(1)
         .offset(size - 1)
@@ -66,7 +66,7 @@ export function workClaims(db: Db): ClaimSide {
     },
 
     async listForResync(now: number, range?: IdRange): Promise<ResyncRow[]> {
-      const rows = await inIdRange(
+      const rows = await whereInIdRange(
         db.kysely
           .selectFrom('instances')
           .select(['id', 'status', 'desired', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until']),
