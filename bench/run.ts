@@ -27,13 +27,14 @@ function printTable(rows: Row[], baseline: LoadResult): void {
   }
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The run with the median requests/second of several. */
+const medianRun = (runs: LoadResult[]): LoadResult => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  const run = async (scenario: string, url: string, requests: Parameters<typeof load>[1]['requests'], warmUp = true) => {
+  const run = async (scenario: string, url: string, requests: Parameters<typeof load>[1]['requests']) => {
     // Each scenario gets its own warm-up: its code paths compiled, its files grown, before anything is counted.
-    if (warmUp) await load(url, { connections: CONNECTIONS, durationSec: 2, requests });
+    await load(url, { connections: CONNECTIONS, durationSec: 2, requests });
     const result = await load(url, { connections: CONNECTIONS, durationSec: DURATION, requests });
     rows.push({ scenario, result });
     process.stderr.write(`${scenario}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, non-2xx ${result.non2xx}\n`);
@@ -60,32 +61,29 @@ async function main(): Promise<void> {
 
   // Flat scaling: the same GET at 1,000 and at 100,000 instances, in alternating runs, compared by their medians,
   // so that a slow minute of a shared machine does not fall on one side only.
-  const smallRequests = getById(small.seeded.users, bearer);
-  const bigRequests = bigScenarios['GET /instances/{id} (bearer)']!;
-  const flat = { small: [] as LoadResult[], big: [] as LoadResult[] };
-  for (const gale of [small, big]) {
-    gale.child.resume();
-    await load(gale.child.url, { connections: CONNECTIONS, durationSec: 2, requests: gale === small ? smallRequests : bigRequests });
-    gale.child.pause();
-  }
+  const sides = [
+    { gale: small, requests: getById(small.seeded.users, bearer), runs: [] as LoadResult[] },
+    { gale: big, requests: bigScenarios['GET /instances/{id} (bearer)']!, runs: [] as LoadResult[] },
+  ];
+  const measureFlat = async (side: (typeof sides)[number], durationSec: number): Promise<LoadResult> => {
+    side.gale.child.resume();
+    const result = await load(side.gale.child.url, { connections: CONNECTIONS, durationSec, requests: side.requests });
+    side.gale.child.pause();
+    return result;
+  };
+  for (const side of sides) await measureFlat(side, 2);
   for (let round = 0; round < FLAT_ROUNDS; round++) {
-    for (const [gale, requests, into] of [[small, smallRequests, flat.small], [big, bigRequests, flat.big]] as const) {
-      gale.child.resume();
-      into.push(await load(gale.child.url, { connections: CONNECTIONS, durationSec: Math.max(3, DURATION / 2), requests }));
-      gale.child.pause();
-    }
+    for (const side of sides) side.runs.push(await measureFlat(side, Math.max(3, DURATION / 2)));
   }
   small.child.resume();
   await small.child.stop();
   rmSync(small.dataDir, { recursive: true, force: true });
-  const smallMedian = median(flat.small.map((r) => r.rps));
-  const bigMedian = median(flat.big.map((r) => r.rps));
-  for (const [gale, runs, figure] of [[small, flat.small, smallMedian], [big, flat.big, bigMedian]] as const) {
-    const result = runs.find((r) => r.rps === figure)!;
-    rows.push({ scenario: `GET /instances/{id} (bearer) at ${gale.instances}, median of ${FLAT_ROUNDS}`, result });
-  }
-  process.stderr.write(`flat scaling: at ${small.instances} ${flat.small.map((r) => r.rps.toFixed(0)).join(', ')}; `
-    + `at ${big.instances} ${flat.big.map((r) => r.rps.toFixed(0)).join(', ')} req/s\n`);
+  const [smallMedian, bigMedian] = sides.map((side) => {
+    const result = medianRun(side.runs);
+    rows.push({ scenario: `GET /instances/{id} (bearer) at ${side.gale.instances}, median of ${FLAT_ROUNDS}`, result });
+    return result;
+  });
+  process.stderr.write(`flat scaling: ${sides.map((side) => `at ${side.gale.instances} ${side.runs.map((r) => r.rps.toFixed(0)).join(', ')}`).join('; ')} req/s\n`);
 
   big.child.resume();
   const results: Record<string, LoadResult> = {};
@@ -107,8 +105,8 @@ async function main(): Promise<void> {
     getByIdVsBaseline: getBig.rps / baseline.rps,
     listVsBaseline: results['GET /instances (100 instances)']!.rps / baseline.rps,
     createsPerSecond: creates.rps / 2,
-    flatScaling: bigMedian / smallMedian,
-    flatScalingRuns: { small: flat.small.map((r) => r.rps), big: flat.big.map((r) => r.rps) },
+    flatScaling: bigMedian!.rps / smallMedian!.rps,
+    flatScalingRuns: { small: sides[0]!.runs.map((r) => r.rps), big: sides[1]!.runs.map((r) => r.rps) },
     peakRssMb: peakRss / 2 ** 20,
     storeMb: dbBytes / 2 ** 20,
     rows,
