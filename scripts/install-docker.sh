@@ -45,6 +45,7 @@ if engine_answers; then
   exit 0
 fi
 
+started=""
 if pgrep -x dockerd >/dev/null 2>&1; then
   echo "install-docker: dockerd is running but not answering yet; waiting"
 else
@@ -55,14 +56,20 @@ else
   echo "install-docker: starting dockerd (log: $LOG)"
   # setsid + nohup: the engine must outlive this script and the shell that ran it.
   setsid nohup dockerd >>"$LOG" 2>&1 </dev/null &
+  # Watch this pid, not the name: until setsid and nohup have exec'd, no process is called dockerd yet.
+  started=$!
 fi
+
+still_starting() {
+  if [ -n "$started" ]; then kill -0 "$started" 2>/dev/null; else pgrep -x dockerd >/dev/null 2>&1; fi
+}
 
 for ((i = 0; i < WAIT * 2; i++)); do
   if engine_answers; then
     echo "install-docker: engine ready after ~$((i / 2))s"
     exit 0
   fi
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
+  if ! still_starting; then
     tail -n 30 "$LOG" >&2 || true
     fail "dockerd exited during start-up; see $LOG"
   fi
