@@ -17,7 +17,7 @@ const REDACT = [
 ];
 
 /** Query parameters logged with their values: Gale's own (docs/api.md). Gale reads no credential from a URL. */
-const LOGGED_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID']);
+const LOGGED_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'userID', 'customerID', 'status', 'zone', 'templateID']);
 
 /** A request target as logged: every query parameter that is not Gale's own is [redacted], credentials pasted there too. */
 export function loggedUrl(url: string): string {

@@ -31,7 +31,7 @@ export interface GaleServer {
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
-  /** Where the bootstrap credentials are printed (the terminal by default, never the log). */
+  /** Where the bootstrap credentials are printed: stderr, the operator's terminal, by default; never the log stream (stdout). */
   print?: (text: string) => void;
   /** Identity of this replica in work leases; random by default. */
   replicaId?: string;
@@ -96,6 +96,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       owner: replicaId,
       ...config.reconciler,
       onOutcome: (action, outcome) => metrics.reconcileOutcomes.inc({ action, outcome }),
+      onOperationsFinished: (operations) => metrics.observeFinishedOperations(operations),
       imageFor: (templateId: string) => {
         const template = catalog.template(templateId);
         return template?.providerImages[provider.name] ?? template?.image ?? templateId;
@@ -111,6 +112,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       authenticator: new Authenticator(store, clock, config.credentialCacheMs),
       limiter: new RequestLimiter(limiterBackend.factory),
       clock,
+      compat: config.compat,
       onWorkQueued: () => reconciler.wake(),
     };
     const readiness = { store: () => store.ping(), provider: () => provider.probe() };
@@ -120,7 +122,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace('://[::1]', '://localhost');
     if (config.bootstrap) {
-      await bootstrapAdmin(store, clock, config.tiers, url, options.print ?? ((text) => process.stdout.write(text)));
+      await bootstrapAdmin(store, clock, config.tiers, url, options.print ?? ((text) => process.stderr.write(text)));
     }
     reconciler.start();
     logger.info({ url, provider: provider.name, store: store.dialect, rateLimits: limiterBackend.name, replicaId }, 'gale is serving');

@@ -12,22 +12,32 @@ import type { Tiers } from '../domain/tiers.js';
  */
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/** What a customer id may be: an id from the operator's own systems (a UUID, a slug, an account number). */
+const CUSTOMER_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export async function createUser(
   store: UserStore,
   clock: Clock,
   tiers: Tiers,
-  input: { email: string; tier: string; admin: boolean },
+  input: { email: string; tier: string; admin: boolean; customerId?: string },
 ): Promise<User> {
   if (!EMAIL.test(input.email)) throw invalidRequest(`"${input.email}" is not an email address`);
   assertTier(tiers, input.tier);
+  assertCustomerId(input.customerId ?? '');
   return store.createUser({
     id: randomUUID(),
     email: input.email,
     tier: input.tier,
     roles: input.admin ? [ADMIN_ROLE] : [],
+    customerId: input.customerId ?? '',
     createdAt: clock.now(),
   });
+}
+
+/** Moves a user, with their live instances, to a customer; '' takes them out of any. */
+export async function setUserCustomer(store: UserStore, userId: string, customerId: string): Promise<User> {
+  assertCustomerId(customerId);
+  return store.setUserCustomer(userId, customerId);
 }
 
 export async function setUserTier(store: UserStore, tiers: Tiers, userId: string, tier: string): Promise<User> {
@@ -67,6 +77,12 @@ export function parseDuration(text: string): number {
   const ms = Number(match[1]) * unit;
   if (ms <= 0) throw invalidRequest('a duration must be positive');
   return ms;
+}
+
+function assertCustomerId(customerId: string): void {
+  if (customerId !== '' && !CUSTOMER_ID.test(customerId)) {
+    throw invalidRequest(`"${customerId}" is not a customer id: 1-64 letters, digits and . _ : -, starting with a letter or digit`);
+  }
 }
 
 function assertTier(tiers: Tiers, tier: string): void {

@@ -1,42 +1,39 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyRequest } from 'fastify';
 import { GaleError } from '../domain/errors.js';
-import { sendError, type ApiErrorCode } from './error-envelope.js';
+import { sendError, STATUS_OF, type ApiErrorCode } from './error-envelope.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { tierOf, type ApiServices, type GaleApp } from './services.js';
 
+/** The general code of each status: the first listed for it in STATUS_OF (forbidden before quota_exceeded). */
+const CODE_OF_STATUS = new Map<number, ApiErrorCode>();
+for (const [code, status] of Object.entries(STATUS_OF) as Array<[ApiErrorCode, number]>) if (!CODE_OF_STATUS.has(status)) CODE_OF_STATUS.set(status, code);
+
 /** Fastify's own client errors (bad JSON, body too large, …) carry a status; map it to our codes. */
 function codeForStatus(status: number): ApiErrorCode {
-  switch (status) {
-    case 401:
-      return 'unauthenticated';
-    case 403:
-      return 'forbidden';
-    case 404:
-      return 'not_found';
-    case 405:
-      return 'method_not_allowed';
-    case 409:
-      return 'conflict';
-    case 413:
-      return 'payload_too_large';
-    case 415:
-      return 'unsupported_media_type';
-    case 429:
-      return 'rate_limited';
-    case 503:
-      return 'unavailable';
-    default:
-      return 'invalid_request';
-  }
+  return CODE_OF_STATUS.get(status) ?? 'invalid_request';
 }
 
 /** "body/template_id must be string" reads better to a user than ajv's instance paths. */
-function validationMessage(error: FastifyError): string {
+function validationMessage(error: FastifyError, request: FastifyRequest): string {
   const first = error.validation?.[0];
   if (!first) return error.message;
   const where = `${error.validationContext ?? 'request'}${first.instancePath.replace(/\//g, '.')}`;
   if (first.keyword === 'type' && first.instancePath === '' && error.validationContext === 'body') {
-    return 'the request body must be a JSON object';
+    return request.body === undefined ? 'the request body is empty; this route takes a JSON object' : 'the request body must be a JSON object';
+  }
+  // Several spellings of one field (template_id, templateID, templateId): any one of them will do.
+  const missing = error.validation!.filter((e) => e.keyword === 'required').map((e) => (e.params as { missingProperty: string }).missingProperty);
+  if (missing.length > 1 && error.validation!.some((e) => e.keyword === 'anyOf')) {
+    return `${missing[0]} is required (${missing.slice(1).join(' or ')} is accepted too)`;
+  }
+  if (first.keyword === 'additionalProperties' && error.validationContext === 'querystring') {
+    // Named only when it looks like a parameter name: a credential pasted into the query is not echoed back.
+    const name = (first.params as { additionalProperty: string }).additionalProperty;
+    const named = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(name) ? ` "${name}"` : '';
+    return `unknown query parameter${named}: this route does not take it (see the API reference for those it takes)`;
+  }
+  if (first.keyword === 'enum') {
+    return `${where} must be one of ${((first.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`;
   }
   return `${where} ${first.message ?? 'is invalid'}`;
 }
@@ -65,7 +62,12 @@ export function registerErrorHandling(app: GaleApp, metrics: GaleMetrics, servic
     }
     const status = error.statusCode ?? 500;
     if (error.validation) {
-      sendError(reply, 'invalid_request', validationMessage(error));
+      sendError(reply, 'invalid_request', validationMessage(error, request));
+      return reply;
+    }
+    if (status === 415) {
+      // Fastify's own refusal of a Content-Type it cannot even parse (an empty one, say): the same words as body-parsing.ts.
+      sendError(reply, 'unsupported_media_type', 'a body without a usable Content-Type is not accepted; send application/json or nothing');
       return reply;
     }
     if (status >= 400 && status < 500) {

@@ -83,8 +83,8 @@ export async function replaying(reply: FastifyReply, change: () => Promise<Fasti
     return await change();
   } catch (error) {
     if (!(error instanceof IdempotentReplay)) throw error;
-    const { status, body } = error.response;
-    reply.code(status).header('idempotent-replayed', 'true');
+    const { status, body, headers } = error.response;
+    reply.code(status).headers(headers ?? {}).header('idempotent-replayed', 'true');
     if (body === '') return reply.send();
     return reply.header('content-type', 'application/json; charset=utf-8').send(body);
   }

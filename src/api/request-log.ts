@@ -1,5 +1,6 @@
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializeRequest } from '../logger.js';
+import { sentErrorOf } from './error-envelope.js';
 
 /**
  * One log line per request, written when the answer has gone. Fastify's default writes two (on arrival and on
@@ -33,9 +34,22 @@ export class RequestLines {
     this.log = logger.child({}, { redact: { paths: [] } } as Parameters<FastifyBaseLogger['child']>[1]);
   }
 
+  /**
+   * The caller's user id (never a credential) and, for an error answer, its code and the error id the caller was
+   * given: support finds the line of any id a user quotes.
+   */
   completed(request: FastifyRequest, reply: FastifyReply): void {
+    const error = sentErrorOf(reply);
     this.log.info(
-      { reqId: request.id, req: serializeRequest(request), res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      {
+        reqId: request.id,
+        req: serializeRequest(request),
+        res: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+        userId: request.principal?.user.id,
+        errorCode: error?.code,
+        errorId: error?.errorId,
+      },
       'request completed',
     );
   }

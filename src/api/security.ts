@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GaleError, invalidRequest } from '../domain/errors.js';
-import { sendError, severityOf } from './error-envelope.js';
+import { envelope, sendError, type ApiErrorCode } from './error-envelope.js';
 import type { RequestLines } from './request-log.js';
 import type { GaleApp } from './services.js';
 
@@ -82,21 +82,22 @@ export function serverOptions(http: HttpSettings, requestLines: RequestLines) {
   };
 }
 
-/** The envelope written straight to a socket, for answers given before there is a request object. */
-function rawEnvelope(status: number, reason: string, code: string, message: string): string {
-  const errorId = randomUUID();
-  const body = JSON.stringify({ error: { message, type: severityOf(status), code, error_id: errorId } });
-  const headers = [
-    `HTTP/1.1 ${status} ${reason}`,
-    'content-type: application/json; charset=utf-8',
-    `content-length: ${Buffer.byteLength(body)}`,
-    `x-error: ${message}`,
-    `x-error-id: ${errorId}`,
-    'cache-control: no-store',
-    ...Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
-    'connection: close',
-  ];
-  return `${headers.join('\r\n')}\r\n\r\n${body}`;
+/**
+ * The envelope written straight to a socket, for answers given before there is a request object. It still gets a
+ * request id of its own, so that an answer a client quotes can be told from any other.
+ */
+function rawEnvelope(reason: string, code: ApiErrorCode, message: string): string {
+  const answer = envelope(code, message);
+  const headers = {
+    ...answer.headers,
+    'content-length': String(Buffer.byteLength(answer.body)),
+    'x-request-id': randomUUID(),
+    'cache-control': 'no-store',
+    ...SECURITY_HEADERS,
+    connection: 'close',
+  };
+  const lines = [`HTTP/1.1 ${answer.status} ${reason}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+  return `${lines.join('\r\n')}\r\n\r\n${answer.body}`;
 }
 
 /**
@@ -119,11 +120,11 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void 
   if (socket.writable && !inFlight?.headersSent) {
     let answer: string;
     if (error.code === 'HPE_HEADER_OVERFLOW') {
-      answer = rawEnvelope(431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are larger than the server accepts');
+      answer = rawEnvelope('Request Header Fields Too Large', 'headers_too_large', 'the request headers are larger than the server accepts');
     } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      answer = rawEnvelope(408, 'Request Timeout', 'request_timeout', 'the request was not received in time');
+      answer = rawEnvelope('Request Timeout', 'request_timeout', 'the request was not received in time');
     } else {
-      answer = rawEnvelope(400, 'Bad Request', 'invalid_request', 'malformed HTTP request');
+      answer = rawEnvelope('Bad Request', 'invalid_request', 'malformed HTTP request');
     }
     socket.end(answer);
   }
@@ -135,7 +136,7 @@ export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSet
   app.server.maxConnections = http.maxConnections > 0 ? http.maxConnections : Infinity;
   // Node hands CONNECT (proxy tunnels) to this event and, with no listener, drops the connection unanswered.
   app.server.on('connect', (_request: unknown, socket: Socket) => {
-    socket.end(rawEnvelope(405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported: Gale is not a proxy'));
+    socket.end(rawEnvelope('Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported: Gale is not a proxy'));
     // Node no longer tracks this socket, so closing the server would not close it and would wait for the client to:
     // once the answer is out it is destroyed, whatever the client does.
     socket.destroySoon();

@@ -16,6 +16,8 @@ export interface ApiServices {
   authenticator: Authenticator;
   limiter: RequestLimiter;
   clock: Clock;
+  /** Byte-exact answers for operators who need the spec's literal text (config `compat`). */
+  compat: { emptyAccepted: boolean };
   /** Tells the reconciler that there is new work, so it need not wait for its next poll. */
   onWorkQueued: () => void;
 }

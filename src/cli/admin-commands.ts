@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { createApiKey, createToken, createUser, parseDuration, revokeApiKey, revokeToken, setUserTier } from '../admin/accounts.js';
+import { createApiKey, createToken, createUser, parseDuration, revokeApiKey, revokeToken, setUserCustomer, setUserTier } from '../admin/accounts.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { formatTimestamp, systemClock } from '../domain/clock.js';
-import type { Store } from '../domain/store.js';
+import type { Store, User } from '../domain/store.js';
 import { openConfiguredStore } from '../main.js';
 
 /**
@@ -24,6 +24,9 @@ function print(json: boolean, value: Record<string, unknown>, text: string): voi
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
 
+const userView = (user: User) => ({ userId: user.id, email: user.email, tier: user.tier, roles: user.roles, customerId: user.customerId });
+const ofCustomer = (user: User) => (user.customerId === '' ? '' : `, customer ${user.customerId}`);
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('manage users and credentials (works with or without a running server)');
 
@@ -33,12 +36,24 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--email <email>', 'the user\'s email')
     .option('--tier <tier>', 'subscription tier', 'free')
     .option('--admin', 'grant the compute_admin role', false)
+    .option('--customer <id>', 'the customer (organisation) the user belongs to; instances carry it as customerId', '')
     .option('--json', 'print JSON', false)
-    .action(async (o: { email: string; tier: string; admin: boolean; json: boolean }) =>
+    .action(async (o: { email: string; tier: string; admin: boolean; customer: string; json: boolean }) =>
       withStore(async (store, config) => {
-        const user = await createUser(store, systemClock, config.tiers, { email: o.email, tier: o.tier, admin: o.admin });
-        const view = { userId: user.id, email: user.email, tier: user.tier, roles: user.roles };
-        print(o.json, view, `created user ${user.id} (${user.email}, tier ${user.tier}${o.admin ? ', compute_admin' : ''})`);
+        const user = await createUser(store, systemClock, config.tiers, { email: o.email, tier: o.tier, admin: o.admin, customerId: o.customer });
+        print(o.json, userView(user), `created user ${user.id} (${user.email}, tier ${user.tier}${o.admin ? ', compute_admin' : ''}${ofCustomer(user)})`);
+      }),
+    );
+  users
+    .command('set-customer')
+    .description("move a user to a customer (organisation), their live instances with them; '' for none")
+    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--customer <id>', "the customer id, or '' for none")
+    .option('--json', 'print JSON', false)
+    .action(async (o: { user: string; customer: string; json: boolean }) =>
+      withStore(async (store) => {
+        const user = await setUserCustomer(store, o.user, o.customer);
+        print(o.json, userView(user), user.customerId === '' ? `user ${user.id} belongs to no customer` : `user ${user.id} belongs to customer ${user.customerId}`);
       }),
     );
   users
@@ -49,8 +64,7 @@ export function registerAdminCommands(program: Command): void {
     .action(async (o: { user: string; tier: string; json: boolean }) =>
       withStore(async (store, config) => {
         const user = await setUserTier(store, config.tiers, o.user, o.tier);
-        const view = { userId: user.id, email: user.email, tier: user.tier, roles: user.roles };
-        print(o.json, view, `user ${user.id} is now on tier ${user.tier} (takes effect within ${config.credentialCacheMs / 1000} s)`);
+        print(o.json, userView(user), `user ${user.id} is now on tier ${user.tier} (takes effect within ${config.credentialCacheMs / 1000} s)`);
       }),
     );
 

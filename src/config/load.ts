@@ -31,6 +31,7 @@ export function defaultConfig(): Config {
       hstsMaxAgeSeconds: 0,
       authFailuresPerMinute: 20,
     },
+    compat: { emptyAccepted: false },
     cors: { origins: [] },
     docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
   };
@@ -98,7 +99,7 @@ function merge(base: Config, over: ConfigOverrides): Config {
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
     const current = out[key];
-    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors'].includes(key);
+    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors', 'compat'].includes(key);
     out[key] = isSection && current && typeof current === 'object' ? { ...current, ...(value as object) } : value;
   }
   return out as Config;

@@ -79,6 +79,11 @@ export const ConfigSchema = Type.Object({
     /** Failed authentications a client address may make a minute before its attempts answer 429. */
     authFailuresPerMinute: Type.Integer({ minimum: 1 }),
   }),
+  /** Answers kept as the spec's text has them, for operators who need them byte for byte. */
+  compat: Type.Object({
+    /** Power operations answer 202 with an empty body, as the spec's text says, instead of the accepted operation. */
+    emptyAccepted: Type.Boolean(),
+  }),
   /** Cross-origin requests from browsers: off unless origins are listed ("*" allows any). */
   cors: Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }),
   docker: Type.Object({

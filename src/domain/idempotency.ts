@@ -17,10 +17,12 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,64}$/;
 export const REQUEST_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-/** An answer as it was sent: replayed byte for byte. body is '' for answers without one (202, 204). */
+/** An answer as it was sent: replayed byte for byte. body is '' for answers without one (204). */
 export interface StoredResponse {
   status: number;
   body: string;
+  /** Headers that are part of the answer itself (Location, x-operation-id), replayed with it. */
+  headers?: Record<string, string>;
 }
 
 /** What a request with a key asks the store to guard. */

@@ -9,18 +9,21 @@ export type DesiredPower = 'RUNNING' | 'TERMINATED';
 export const POWER_OPERATIONS = ['start', 'stop', 'restart', 'reset'] as const;
 export type PowerOperation = (typeof POWER_OPERATIONS)[number];
 
-export type OperationKind = 'create' | PowerOperation | 'delete';
+export const OPERATION_KINDS = ['create', ...POWER_OPERATIONS, 'delete'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 /**
  * What the API shows of an instance, and all that its reads fetch: the reconciler's bookkeeping (generations,
  * leases, resets) stays in the store. Every field but status and the addresses is fixed at create.
  */
-export type InstanceSummary = Pick<InstanceRecord, 'id' | 'userId' | 'zone' | 'machineType' | 'templateId' | 'status' | 'externalIp' | 'internalIp' | 'createdAt'>;
+export type InstanceSummary = Pick<InstanceRecord, 'id' | 'userId' | 'customerId' | 'zone' | 'machineType' | 'templateId' | 'status' | 'externalIp' | 'internalIp' | 'createdAt'>;
 
 /** An instance as the store keeps it. Timestamps are epoch milliseconds. */
 export interface InstanceRecord {
   id: string;
   userId: string;
+  /** The owner's customer (organisation), '' for none: always the owner's current one. */
+  customerId: string;
   zone: string;
   machineType: string;
   templateId: string;

@@ -19,6 +19,8 @@ export interface User {
   email: string;
   tier: string;
   roles: string[];
+  /** The organisation the user belongs to (the family's customerID); '' for none. */
+  customerId: string;
   createdAt: number;
 }
 
@@ -40,6 +42,8 @@ export interface UserStore {
   getUser(id: string): Promise<User | undefined>;
   /** Raises not_found for an unknown user. */
   setUserTier(id: string, tier: string): Promise<User>;
+  /** Moves the user, and their live instances with them, to a customer ('' for none). Raises not_found. */
+  setUserCustomer(id: string, customerId: string): Promise<User>;
   countUsers(): Promise<number>;
   createApiKey(key: { id: string; userId: string; keyHash: string; secretHash: string; createdAt: number }): Promise<void>;
   /** False when no such key exists. */
@@ -63,6 +67,7 @@ export interface NewInstance {
 
 export interface InstanceFilter {
   userId?: string;
+  customerId?: string;
   status?: string;
   zone?: string;
   templateId?: string;
@@ -93,10 +98,12 @@ export interface InstanceStore {
     ownerId: string | undefined,
     operation: PowerOperation,
     now: number,
-    idempotency?: IdempotentWrite<'accepted' | 'noop'>,
-  ): Promise<'accepted' | 'noop'>;
-  /** Marks the instance deleted (gone from the API at once) and due for teardown. Raises not_found. */
-  deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<void>): Promise<void>;
+    idempotency?: IdempotentWrite<Operation>,
+  ): Promise<Operation>;
+  /** Marks the instance deleted (gone from the API at once) and due for teardown; returns its delete operation. Raises not_found. */
+  deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>): Promise<Operation>;
+  /** An operation by id, whoever it belongs to (the caller checks ownership), or undefined. */
+  getOperation(id: string): Promise<Operation | undefined>;
   getUsage(userId: string): Promise<Usage>;
   /** Live instances counted by status, for metrics. */
   countInstancesByStatus(): Promise<Array<{ status: string; count: number }>>;
@@ -117,8 +124,18 @@ export interface Operation {
   state: 'pending' | 'done' | 'failed';
   generation: number;
   createdAt: number;
+  /** When the reconciler took up the work (null while the operation waits for it). */
+  startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
+}
+
+/** An operation the reconciler has just finished, for the metric of how long operations take. */
+export interface FinishedOperation {
+  kind: OperationKind;
+  state: 'done' | 'failed';
+  createdAt: number;
+  finishedAt: number;
 }
 
 /** One row of the periodic resync: what the store believes, to be compared with what the provider holds. */
@@ -159,16 +176,20 @@ export interface WorkStore {
    * releases the lease. If the user changed intent meanwhile (generation moved on), the instance stays due
    * and the observed status is not written over the newer intent. Returns true when it caught up.
    */
-  completeWork(id: string, owner: string, result: { generation: number; resetApplied: number; observed: ObservedState; provisioned: boolean }): Promise<boolean>;
+  completeWork(
+    id: string,
+    owner: string,
+    result: { generation: number; resetApplied: number; observed: ObservedState; provisioned: boolean },
+  ): Promise<{ caughtUp: boolean; finished: FinishedOperation[] }>;
   /** A retryable failure: releases the lease and makes the work due again at retryAt. */
   failWork(id: string, owner: string, error: string, retryAt: number): Promise<void>;
   /**
    * A failure retrying cannot mend: the instance ends TERMINATED with desired TERMINATED, its pending
    * operations failed with the message, and the lease released.
    */
-  abandonWork(id: string, owner: string, generation: number, error: string): Promise<void>;
+  abandonWork(id: string, owner: string, generation: number, error: string): Promise<FinishedOperation[]>;
   /** Removes a deleted instance whose resources are gone, and completes its operations. */
-  purgeDeleted(id: string, owner: string): Promise<void>;
+  purgeDeleted(id: string, owner: string): Promise<FinishedOperation[]>;
   /**
    * The id that ends a resync page of `size` ids after `after` (byte order), or undefined when fewer remain: the
    * last page is open-ended, so that rows added meanwhile are still seen.

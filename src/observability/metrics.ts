@@ -1,4 +1,15 @@
+import { createRequire } from 'node:module';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FinishedOperation } from '../domain/store.js';
+
+/** The same path from src/observability and from dist/observability. */
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/**
+ * prom-client's process metrics include gauges named *_total (open handles, requests, resources), which Prometheus'
+ * conventions keep for counters and promtool rejects; their per-type siblings (nodejs_active_handles{type}) stay.
+ */
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export interface MetricSources {
   /** Instances whose reconciler work is due or under way. */
@@ -19,11 +30,26 @@ export class GaleMetrics {
   readonly quotaRejections: Counter<'tier'>;
   readonly reconcileOutcomes: Counter<'action' | 'outcome'>;
   readonly rateLimitFallbacks: Counter<'backend'>;
+  private readonly operationDuration: Histogram<'kind' | 'provider' | 'outcome'>;
 
-  constructor(sources: MetricSources, providerName: string) {
+  constructor(sources: MetricSources, private readonly providerName: string) {
     const registers = [this.registry];
-    // prom-client's names already say process_ or nodejs_; the prefix only marks them as Gale's.
-    collectDefaultMetrics({ register: this.registry, prefix: 'gale_' });
+    // Under their standard names (process_*, nodejs_*), so that stock dashboards and alerts work as they are.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+    new Gauge({
+      name: 'gale_build_info',
+      help: 'Always 1; the labels say which Gale and which Node.js this process runs',
+      labelNames: ['version', 'nodejs'],
+      registers,
+    }).set({ version, nodejs: process.versions.node }, 1);
+    this.operationDuration = new Histogram({
+      name: 'gale_operation_duration_seconds',
+      help: 'Time from the acceptance of an operation (create, start, stop, restart, reset, delete) to its completion, by how it ended',
+      labelNames: ['kind', 'provider', 'outcome'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    });
     this.httpRequests = new Counter({
       name: 'gale_http_requests_total',
       help: 'HTTP requests answered, by route pattern and status',
@@ -69,5 +95,13 @@ export class GaleMetrics {
         for (const { status, count } of await sources.instancesByStatus()) this.set({ status, provider: providerName }, count);
       },
     });
+  }
+
+  /** Operations the reconciler finished; a no-op (done when accepted) never reaches the reconciler and is not timed. */
+  observeFinishedOperations(operations: FinishedOperation[]): void {
+    for (const operation of operations) {
+      const seconds = Math.max(0, operation.finishedAt - operation.createdAt) / 1000;
+      this.operationDuration.observe({ kind: operation.kind, provider: this.providerName, outcome: operation.state }, seconds);
+    }
   }
 }

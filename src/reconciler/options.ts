@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider } from '../domain/provider.js';
-import type { WorkStore } from '../domain/store.js';
+import type { FinishedOperation, WorkStore } from '../domain/store.js';
 import type { Outcome } from './reconcile-instance.js';
 
 /** What a claim was for, told from the intent it was claimed with; a label for metrics. */
@@ -51,6 +51,8 @@ export interface ReconcilerOptions {
    * count outcomes without the reconciler knowing about metrics. Must not throw.
    */
   onOutcome?: (action: WorkAction, outcome: Outcome | 'error') => void;
+  /** Told of the operations each write of a result finished (the metric of their duration). Must not throw. */
+  onOperationsFinished?: (operations: FinishedOperation[]) => void;
 }
 
 export type ResolvedOptions = Required<ReconcilerOptions>;
@@ -76,6 +78,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     transitionDeadlineMs: o.transitionDeadlineMs ?? 300_000,
     random: o.random ?? Math.random,
     onOutcome: o.onOutcome ?? (() => undefined),
+    onOperationsFinished: o.onOperationsFinished ?? (() => undefined),
   };
   for (const key of ['pollIntervalMs', 'leaseMs', 'concurrency', 'resyncIntervalMs', 'maxSteps', 'transitionDeadlineMs'] as const) {
     if (!(resolved[key] > 0)) throw new Error(`reconciler option ${key} must be positive, got ${resolved[key]}`);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { InstanceRecord } from '../domain/instance.js';
 import { PermanentProviderError, type MachineSpec, type Observation } from '../domain/provider.js';
 import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
-import type { ClaimedInstance, ObservedState } from '../domain/store.js';
+import type { ClaimedInstance, FinishedOperation, ObservedState } from '../domain/store.js';
 import { backoffDelay, jittered } from './backoff.js';
 import { attemptLimit, boundedProvider, transitionWindow, TransitionOverdueError, type TransitionWindow } from './deadline.js';
 import type { ResolvedOptions } from './options.js';
@@ -20,8 +20,29 @@ export class LeaseLostError extends Error {
 
 type Deps = Pick<
   ResolvedOptions,
-  'store' | 'provider' | 'clock' | 'owner' | 'imageFor' | 'stopGraceMs' | 'backoff' | 'waitRetryMs' | 'maxSteps' | 'random' | 'transitionDeadlineMs'
+  | 'store'
+  | 'provider'
+  | 'clock'
+  | 'owner'
+  | 'imageFor'
+  | 'stopGraceMs'
+  | 'backoff'
+  | 'waitRetryMs'
+  | 'maxSteps'
+  | 'random'
+  | 'transitionDeadlineMs'
+  | 'onOperationsFinished'
 >;
+
+/** Hands the operations a write finished to the composition root's listener, which must not break the work. */
+function finished(deps: Deps, operations: FinishedOperation[], log: Logger): void {
+  if (operations.length === 0) return;
+  try {
+    deps.onOperationsFinished(operations);
+  } catch (error) {
+    log.warn({ err: error }, 'onOperationsFinished callback failed');
+  }
+}
 
 export function machineSpecOf(record: InstanceRecord, imageFor: (templateId: string) => string): MachineSpec {
   return {
@@ -74,14 +95,14 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
     if (error instanceof PermanentProviderError && !deleted) {
       log.error({ err: error }, 'provider failed permanently; the instance ends TERMINATED');
       guard();
-      await deps.store.abandonWork(record.id, deps.owner, record.generation, message);
+      finished(deps, await deps.store.abandonWork(record.id, deps.owner, record.generation, message), log);
       return 'abandoned';
     }
     if (window && (error instanceof TransitionOverdueError || overdue())) {
       const reason = `${window.kind} did not finish within the transition deadline (${deps.transitionDeadlineMs} ms, then one retry as long): ${message}`;
       log.error({ err: error, operation: window.kind, startedAt: window.startedAt, reason }, 'transition deadline passed; the instance ends TERMINATED');
       guard();
-      await deps.store.abandonWork(record.id, deps.owner, record.generation, reason);
+      finished(deps, await deps.store.abandonWork(record.id, deps.owner, record.generation, reason), log);
       return 'abandoned';
     }
     const attempts = record.attempts;
@@ -126,18 +147,19 @@ async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log:
 
   guard();
   if (deleted) {
-    await store.purgeDeleted(id, owner);
+    finished(deps, await store.purgeDeleted(id, owner), log);
     log.info('instance torn down and purged');
     return 'purged';
   }
   // Stopping clears a pending reset: the next boot is fresh anyway, so the reset is as good as done.
   const resetApplied = resetDone || record.desired === 'TERMINATED' ? record.resetRequested : record.resetApplied;
-  const caughtUp = await store.completeWork(id, owner, {
+  const { caughtUp, finished: done } = await store.completeWork(id, owner, {
     generation: record.generation,
     resetApplied,
     observed: observedStateOf(observed),
     provisioned,
   });
+  finished(deps, done, log);
   log.debug({ status: observed?.status ?? 'absent', caughtUp }, 'reconcile finished');
   return caughtUp ? 'completed' : 'superseded';
 }

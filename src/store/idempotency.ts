@@ -24,6 +24,8 @@ type IdempotencyKeysTable = {
   request_hash: string;
   response_status: number;
   response_body: string;
+  /** JSON object of the answer's own headers (migration 005). */
+  response_headers: string;
   created_at: number;
   expires_at: number;
 };
@@ -48,7 +50,7 @@ const selectKey = statement((q, { userId, key }: { userId: string; key: string }
   q
     .withTables<KeysTables>()
     .selectFrom('idempotency_keys')
-    .select(['request_hash', 'response_status', 'response_body', 'expires_at'])
+    .select(['request_hash', 'response_status', 'response_body', 'response_headers', 'expires_at'])
     .where('user_id', '=', userId)
     .where('key', '=', key),
 );
@@ -61,6 +63,7 @@ const insertKey = statement((q, row: IdempotencyKeysTable) =>
     request_hash: row.request_hash,
     response_status: row.response_status,
     response_body: row.response_body,
+    response_headers: row.response_headers,
     created_at: row.created_at,
     expires_at: row.expires_at,
   }),
@@ -69,7 +72,8 @@ const insertKey = statement((q, row: IdempotencyKeysTable) =>
 async function find(q: Kysely<Database>, claim: IdempotencyClaim): Promise<Stored | undefined> {
   const [row] = (await selectKey(q, claim)).rows;
   if (!row) return undefined;
-  return { requestHash: row.request_hash, response: { status: row.response_status, body: row.response_body }, expiresAt: row.expires_at };
+  const headers = JSON.parse(row.response_headers) as Record<string, string>;
+  return { requestHash: row.request_hash, response: { status: row.response_status, body: row.response_body, headers }, expiresAt: row.expires_at };
 }
 
 /**
@@ -94,6 +98,7 @@ export async function rememberAnswer<T>(trx: Kysely<Database>, write: Idempotent
     request_hash: write.requestHash,
     response_status: response.status,
     response_body: response.body,
+    response_headers: JSON.stringify(response.headers ?? {}),
     created_at: write.now,
     expires_at: write.now + IDEMPOTENCY_TTL_MS,
   });

@@ -3,11 +3,11 @@ import { GaleError, instanceNotFound, notFound } from '../domain/errors.js';
 import type { IdempotentWrite } from '../domain/idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, PowerOperation } from '../domain/instance.js';
 import { planPowerOperation } from '../domain/power.js';
-import type { InstanceFilter, InstanceStore, NewInstance } from '../domain/store.js';
+import type { InstanceFilter, InstanceStore, NewInstance, Operation } from '../domain/store.js';
 import { quotaViolation, type Tier, type Usage } from '../domain/tiers.js';
 import type { Db } from './db.js';
 import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
-import { insertOperation } from './operations.js';
+import { insertFinishedOperation, insertOperation, operationReader } from './operations.js';
 import { precompiled, statement } from './precompiled.js';
 import { INSTANCE_COLUMNS, SUMMARY_COLUMNS, toInstance, toSummary } from './rows.js';
 import type { Database } from './schema.js';
@@ -45,8 +45,10 @@ export function instanceStore(db: Db): InstanceStore {
       .where('deleted_at', 'is', null)
       .$if(db.lockRows, (locked) => locked.forUpdate()),
   );
+  // The owner's row is locked (PostgreSQL) so that concurrent creates queue, and read for the customer the new
+  // instance belongs to: the row, not the credential cache, so that a customer change is never undone by a create.
   const selectUserForUpdate = statement((q, { id }: { id: string }) =>
-    q.selectFrom('users').select('id').where('id', '=', id).$if(db.lockRows, (locked) => locked.forUpdate()),
+    q.selectFrom('users').select(['id', 'customer_id']).where('id', '=', id).$if(db.lockRows, (locked) => locked.forUpdate()),
   );
 
   /** The live instance a change is about, locked for the rest of the transaction on PostgreSQL. */
@@ -73,6 +75,7 @@ export function instanceStore(db: Db): InstanceStore {
         const record: InstanceRecord = {
           id: await unusedId(trx, newId),
           userId: input.userId,
+          customerId: owner.customer_id,
           zone: input.zone,
           machineType: input.machineType,
           templateId: input.templateId,
@@ -115,6 +118,7 @@ export function instanceStore(db: Db): InstanceStore {
     async listInstances(filter: InstanceFilter, offset: number, limit: number) {
       let live = kysely.selectFrom('instances').where('deleted_at', 'is', null);
       if (filter.userId !== undefined) live = live.where('user_id', '=', filter.userId);
+      if (filter.customerId !== undefined) live = live.where('customer_id', '=', filter.customerId);
       if (filter.status !== undefined) live = live.where('status', '=', filter.status);
       if (filter.zone !== undefined) live = live.where('zone', '=', filter.zone);
       if (filter.templateId !== undefined) live = live.where('template_id', '=', filter.templateId);
@@ -125,35 +129,39 @@ export function instanceStore(db: Db): InstanceStore {
       return { total: Number(counted.total), instances: rows.map(toSummary) };
     },
 
-    requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number, idempotency?: IdempotentWrite<'accepted' | 'noop'>) {
-      return guarded(db, idempotency, () => db.write(async (trx): Promise<'accepted' | 'noop'> => {
+    requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number, idempotency?: IdempotentWrite<Operation>) {
+      return guarded(db, idempotency, () => db.write(async (trx): Promise<Operation> => {
         // Before the lookup: a repeat of an accepted request replays even if the instance has since been deleted.
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
         const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation);
+        let accepted: Operation;
         if (plan.kind === 'noop') {
-          await rememberAnswer(trx, idempotency, 'noop' as const);
-          return 'noop';
+          accepted = await insertFinishedOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation: row.generation, createdAt: now });
+        } else {
+          const { desired, status, requestReset } = plan.change;
+          const generation = row.generation + 1;
+          await changeIntent(trx, { id, desired, status, generation, resets: requestReset ? 1 : 0, now });
+          accepted = await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation, createdAt: now });
         }
-        const { desired, status, requestReset } = plan.change;
-        const generation = row.generation + 1;
-        await changeIntent(trx, { id, desired, status, generation, resets: requestReset ? 1 : 0, now });
-        await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation, createdAt: now });
-        await rememberAnswer(trx, idempotency, 'accepted' as const);
-        return 'accepted';
+        await rememberAnswer(trx, idempotency, accepted);
+        return accepted;
       }));
     },
 
-    async deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<void>): Promise<void> {
-      await guarded(db, idempotency, () => db.write(async (trx) => {
+    deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>): Promise<Operation> {
+      return guarded(db, idempotency, () => db.write(async (trx) => {
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
         const generation = row.generation + 1;
         await markDeleted(trx, { id, now, generation });
-        await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: 'delete', generation, createdAt: now });
-        await rememberAnswer(trx, idempotency, undefined);
+        const accepted = await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: 'delete', generation, createdAt: now });
+        await rememberAnswer(trx, idempotency, accepted);
+        return accepted;
       }));
     },
+
+    getOperation: operationReader(db),
 
     getUsage(userId: string): Promise<Usage> {
       return usageOf(kysely, userId);
@@ -176,6 +184,7 @@ const insertNewInstance = statement((q, record: InstanceRecord) =>
   q.insertInto('instances').values({
     id: record.id,
     user_id: record.userId,
+    customer_id: record.customerId,
     zone: record.zone,
     machine_type: record.machineType,
     template_id: record.templateId,

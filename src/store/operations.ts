@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { newTimeOrderedId } from '../domain/ids.js';
 import type { OperationKind } from '../domain/instance.js';
-import type { Operation } from '../domain/store.js';
+import type { FinishedOperation, Operation } from '../domain/store.js';
 import type { Db } from './db.js';
-import { statement } from './precompiled.js';
+import { precompiled, statement } from './precompiled.js';
 import { toOperation } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -15,38 +15,65 @@ import type { Database } from './schema.js';
 
 type NewOperation = { instanceId: string; userId: string; kind: OperationKind; generation: number; createdAt: number };
 
-const insertPending = statement((q, op: NewOperation & { id: string }) =>
+const insertRow = statement((q, op: Operation) =>
   q.insertInto('operations').values({
     id: op.id,
     instance_id: op.instanceId,
     user_id: op.userId,
     kind: op.kind,
-    state: 'pending',
+    state: op.state,
     generation: op.generation,
     created_at: op.createdAt,
-    finished_at: null,
+    started_at: op.startedAt,
+    finished_at: op.finishedAt,
     error: null,
   }),
 );
 
-export async function insertOperation(trx: Kysely<Database>, op: NewOperation): Promise<void> {
-  await insertPending(trx, { ...op, id: newTimeOrderedId(op.createdAt) });
+/** An operation for the reconciler to carry out: pending until its work is claimed. */
+export async function insertOperation(trx: Kysely<Database>, op: NewOperation): Promise<Operation> {
+  const row: Operation = { ...op, id: newTimeOrderedId(op.createdAt), state: 'pending', startedAt: null, finishedAt: null, error: null };
+  await insertRow(trx, row);
+  return row;
 }
 
-/** Finishes the pending operations of an instance, those up to a generation or all of them. */
+/** An accepted request that changes nothing (start on a running instance): done the moment it is accepted, as GCE's. */
+export async function insertFinishedOperation(trx: Kysely<Database>, op: NewOperation): Promise<Operation> {
+  const at = op.createdAt;
+  const row: Operation = { ...op, id: newTimeOrderedId(at), state: 'done', startedAt: at, finishedAt: at, error: null };
+  await insertRow(trx, row);
+  return row;
+}
+
+/** The claimed instances' waiting operations have started: the reconciler took up their work. */
+export async function markOperationsStarted(trx: Kysely<Database>, instanceIds: string[], at: number): Promise<void> {
+  if (instanceIds.length === 0) return;
+  await trx
+    .updateTable('operations')
+    .set({ started_at: at })
+    .where('instance_id', 'in', instanceIds)
+    .where('state', '=', 'pending')
+    .where('started_at', 'is', null)
+    .execute();
+}
+
+/** Finishes the pending operations of an instance, those up to a generation or all of them; returns what it finished. */
 export async function finishOperations(
   trx: Kysely<Database>,
   instanceId: string,
   upToGeneration: number | undefined,
   outcome: { state: 'done' | 'failed'; at: number; error?: string },
-): Promise<void> {
-  await trx
+): Promise<FinishedOperation[]> {
+  const rows = await trx
     .updateTable('operations')
-    .set({ state: outcome.state, finished_at: outcome.at, error: outcome.error ?? null })
+    // An operation finished before it was seen starting (claimed and done between two reads) started when it ended.
+    .set((eb) => ({ state: outcome.state, finished_at: outcome.at, error: outcome.error ?? null, started_at: eb.fn.coalesce('started_at', eb.val(outcome.at)) }))
     .where('instance_id', '=', instanceId)
     .where('state', '=', 'pending')
     .$if(upToGeneration !== undefined, (q) => q.where('generation', '<=', upToGeneration ?? 0))
+    .returning(['kind', 'created_at'])
     .execute();
+  return rows.map((row) => ({ kind: row.kind as OperationKind, state: outcome.state, createdAt: row.created_at, finishedAt: outcome.at }));
 }
 
 export async function listOperations(db: Db, instanceId: string): Promise<Operation[]> {
@@ -58,4 +85,12 @@ export async function listOperations(db: Db, instanceId: string): Promise<Operat
     .orderBy('created_at')
     .execute();
   return rows.map(toOperation);
+}
+
+export function operationReader(db: Db): (id: string) => Promise<Operation | undefined> {
+  const byId = precompiled(db.kysely, (id) => db.kysely.selectFrom('operations').selectAll().where('id', '=', id));
+  return async (id) => {
+    const [row] = await byId(id);
+    return row ? toOperation(row) : undefined;
+  };
 }

@@ -12,6 +12,7 @@ import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTabl
 export const INSTANCE_COLUMNS = [
   'id',
   'user_id',
+  'customer_id',
   'zone',
   'machine_type',
   'template_id',
@@ -34,7 +35,7 @@ export const INSTANCE_COLUMNS = [
 export type InstanceRow = Pick<Selectable<InstancesTable>, (typeof INSTANCE_COLUMNS)[number]>;
 
 /** The columns an InstanceSummary is built from: what the API shows, and nothing else. */
-export const SUMMARY_COLUMNS = ['id', 'user_id', 'zone', 'machine_type', 'template_id', 'status', 'external_ip', 'internal_ip', 'created_at'] as const;
+export const SUMMARY_COLUMNS = ['id', 'user_id', 'customer_id', 'zone', 'machine_type', 'template_id', 'status', 'external_ip', 'internal_ip', 'created_at'] as const;
 
 export type SummaryRow = Pick<Selectable<InstancesTable>, (typeof SUMMARY_COLUMNS)[number]>;
 
@@ -42,6 +43,7 @@ export function toSummary(row: SummaryRow): InstanceSummary {
   return {
     id: row.id,
     userId: row.user_id,
+    customerId: row.customer_id,
     zone: row.zone,
     machineType: row.machine_type,
     templateId: row.template_id,
@@ -75,11 +77,11 @@ export function toClaimed(row: ClaimedRow): ClaimedInstance {
   return { ...toInstance(row), attempts: row.attempts };
 }
 
-export const USER_COLUMNS = ['id', 'email', 'tier', 'roles', 'created_at'] as const;
+export const USER_COLUMNS = ['id', 'email', 'tier', 'roles', 'customer_id', 'created_at'] as const;
 export type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
 
 export function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, tier: row.tier, roles: parseRoles(row.roles), createdAt: row.created_at };
+  return { id: row.id, email: row.email, tier: row.tier, roles: parseRoles(row.roles), customerId: row.customer_id, createdAt: row.created_at };
 }
 
 export function serializeRoles(roles: readonly string[]): string {
@@ -100,6 +102,7 @@ export function toOperation(row: Selectable<OperationsTable>): Operation {
     state: row.state as Operation['state'],
     generation: row.generation,
     createdAt: row.created_at,
+    startedAt: row.started_at,
     finishedAt: row.finished_at,
     error: row.error,
   };

@@ -13,6 +13,8 @@ export interface UsersTable {
   /** JSON array of role names: small, read whole, never queried by element. */
   roles: string;
   created_at: number;
+  /** The organisation the user belongs to (the family's customerID); '' for none. */
+  customer_id: Generated<string>;
 }
 
 export interface ApiKeysTable {
@@ -37,6 +39,8 @@ export interface TokensTable {
 export interface InstancesTable {
   id: string;
   user_id: string;
+  /** The owner's customer, kept equal to it (users.ts moves live instances along); '' for none. */
+  customer_id: Generated<string>;
   zone: string;
   machine_type: string;
   template_id: string;
@@ -72,6 +76,8 @@ export interface OperationsTable {
   state: string;
   generation: number;
   created_at: number;
+  /** When the reconciler claimed the work this operation belongs to; NULL while it waits. */
+  started_at: number | null;
   finished_at: number | null;
   error: string | null;
 }

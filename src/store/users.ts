@@ -13,7 +13,7 @@ export function userStore(db: Db): UserStore {
     kysely
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.user_id')
-      .select(['users.id', 'users.email', 'users.tier', 'users.roles', 'users.created_at'])
+      .select(['users.id', 'users.email', 'users.tier', 'users.roles', 'users.customer_id', 'users.created_at'])
       .select(['api_keys.secret_hash', 'api_keys.revoked_at'])
       .where('api_keys.key_hash', '=', keyHash),
   );
@@ -21,7 +21,7 @@ export function userStore(db: Db): UserStore {
     kysely
       .selectFrom('tokens')
       .innerJoin('users', 'users.id', 'tokens.user_id')
-      .select(['users.id', 'users.email', 'users.tier', 'users.roles', 'users.created_at'])
+      .select(['users.id', 'users.email', 'users.tier', 'users.roles', 'users.customer_id', 'users.created_at'])
       .select(['tokens.expires_at', 'tokens.revoked_at'])
       .where('tokens.token_hash', '=', tokenHash),
   );
@@ -33,7 +33,14 @@ export function userStore(db: Db): UserStore {
         await db.write((trx) =>
           trx
             .insertInto('users')
-            .values({ id: user.id, email: user.email, tier: user.tier, roles: serializeRoles(user.roles), created_at: user.createdAt })
+            .values({
+              id: user.id,
+              email: user.email,
+              tier: user.tier,
+              roles: serializeRoles(user.roles),
+              customer_id: user.customerId,
+              created_at: user.createdAt,
+            })
             .execute(),
         );
       } catch (error) {
@@ -55,6 +62,17 @@ export function userStore(db: Db): UserStore {
       const row = await db.write((trx) =>
         trx.updateTable('users').set({ tier }).where('id', '=', id).returning(USER_COLUMNS).executeTakeFirst(),
       );
+      if (!row) throw notFound(`user ${id} not found`);
+      return toUser(row);
+    },
+
+    async setUserCustomer(id: string, customerId: string): Promise<User> {
+      const row = await db.write(async (trx) => {
+        const updated = await trx.updateTable('users').set({ customer_id: customerId }).where('id', '=', id).returning(USER_COLUMNS).executeTakeFirst();
+        // In the same transaction: an instance's customer is always its owner's, so the admin filter never disagrees.
+        if (updated) await trx.updateTable('instances').set({ customer_id: customerId }).where('user_id', '=', id).where('deleted_at', 'is', null).execute();
+        return updated;
+      });
       if (!row) throw notFound(`user ${id} not found`);
       return toUser(row);
     },

@@ -2,6 +2,7 @@ import type { DesiredPower, InstanceStatus } from '../domain/instance.js';
 import type { ClaimedInstance, ObservedState, ResyncRow, WorkStore } from '../domain/store.js';
 import type { IdRange } from '../domain/provider.js';
 import { whereInIdRange, type Db } from './db.js';
+import { markOperationsStarted } from './operations.js';
 import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
 
 type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'resyncPageEnd' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
@@ -11,8 +12,8 @@ export function workClaims(db: Db): ClaimSide {
   return {
     async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]> {
       if (limit <= 0) return [];
-      const rows = await db.write((trx) =>
-        trx
+      const rows = await db.write(async (trx) => {
+        const claimed = await trx
           // The candidates are picked and locked in a CTE, which PostgreSQL evaluates exactly once;
           // SKIP LOCKED lets replicas claiming at the same moment take different rows instead of queueing.
           .with('due', (qb) =>
@@ -29,8 +30,11 @@ export function workClaims(db: Db): ClaimSide {
           .set({ lease_owner: owner, lease_until: now + leaseMs })
           .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
           .returning(CLAIMED_COLUMNS)
-          .execute(),
-      );
+          .execute();
+        // The operations waiting for this work are under way now (PENDING -> RUNNING in the API).
+        await markOperationsStarted(trx, claimed.map((row) => row.id), now);
+        return claimed;
+      });
       // RETURNING has no order: restore the oldest-due-first order the claim was made in.
       rows.sort((a, b) => (a.work_due_at ?? 0) - (b.work_due_at ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return rows.map(toClaimed);

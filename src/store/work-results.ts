@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { InstanceStatus } from '../domain/instance.js';
-import type { ObservedState, WorkStore } from '../domain/store.js';
+import type { FinishedOperation, ObservedState, WorkStore } from '../domain/store.js';
 import type { Db } from './db.js';
 import { finishOperations } from './operations.js';
 import type { Database } from './schema.js';
@@ -38,9 +38,9 @@ export function workResults(db: Db): ResultSide {
     },
 
     completeWork(id: string, owner: string, result: { generation: number; resetApplied: number; observed: ObservedState; provisioned: boolean }) {
-      return db.write(async (trx): Promise<boolean> => {
+      return db.write(async (trx): Promise<{ caughtUp: boolean; finished: FinishedOperation[] }> => {
         const row = await leased(trx, id, owner);
-        if (!row) return false;
+        if (!row) return { caughtUp: false, finished: [] };
         const now = db.clock.now();
         const caughtUp = row.generation === result.generation;
         // Facts about the machine are true whatever the user wants now, so they are written either way.
@@ -64,8 +64,8 @@ export function workResults(db: Db): ResultSide {
           )
           .where('id', '=', id)
           .execute();
-        await finishOperations(trx, id, result.generation, { state: 'done', at: now });
-        return caughtUp;
+        const finished = await finishOperations(trx, id, result.generation, { state: 'done', at: now });
+        return { caughtUp, finished };
       });
     },
 
@@ -80,10 +80,10 @@ export function workResults(db: Db): ResultSide {
       );
     },
 
-    async abandonWork(id: string, owner: string, generation: number, error: string): Promise<void> {
-      await db.write(async (trx) => {
+    abandonWork(id: string, owner: string, generation: number, error: string): Promise<FinishedOperation[]> {
+      return db.write(async (trx) => {
         const row = await leased(trx, id, owner);
-        if (!row) return;
+        if (!row) return [];
         const now = db.clock.now();
         const lastError = error.slice(0, MAX_ERROR_LENGTH);
         if (row.generation === generation) {
@@ -101,20 +101,20 @@ export function workResults(db: Db): ResultSide {
             .where('id', '=', id)
             .execute();
         }
-        await finishOperations(trx, id, generation, { state: 'failed', at: now, error: lastError });
+        return finishOperations(trx, id, generation, { state: 'failed', at: now, error: lastError });
       });
     },
 
-    async purgeDeleted(id: string, owner: string): Promise<void> {
-      await db.write(async (trx) => {
+    purgeDeleted(id: string, owner: string): Promise<FinishedOperation[]> {
+      return db.write(async (trx) => {
         const removed = await trx
           .deleteFrom('instances')
           .where('id', '=', id)
           .where('lease_owner', '=', owner)
           .where('deleted_at', 'is not', null)
           .executeTakeFirst();
-        if (removed.numDeletedRows === 0n) return;
-        await finishOperations(trx, id, undefined, { state: 'done', at: db.clock.now() });
+        if (removed.numDeletedRows === 0n) return [];
+        return finishOperations(trx, id, undefined, { state: 'done', at: db.clock.now() });
       });
     },
   };

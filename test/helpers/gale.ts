@@ -40,7 +40,7 @@ export interface TestGale {
   server: GaleServer;
   config: Config;
   /** Makes a user with a key pair and a bearer token, straight through the store as `gale admin` does. */
-  user(tier?: string, options?: { admin?: boolean }): Promise<Credentials>;
+  user(tier?: string, options?: { admin?: boolean; customerId?: string }): Promise<Credentials>;
   close(): Promise<void>;
 }
 
@@ -75,6 +75,7 @@ export async function startTestGale(backend: Backend, overrides: Partial<Config>
         email: `user${n}-${randomUUID().slice(0, 6)}@example.com`,
         tier,
         admin: options.admin ?? false,
+        customerId: options.customerId,
       });
       const { apiKey, apiSecret } = await createApiKey(server.store, systemClock, user.id);
       const { token } = await createToken(server.store, systemClock, user.id, 3_600_000);

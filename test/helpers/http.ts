@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { OpenApiValidator, type OpenApiDocument } from './openapi-validator.js';
 
 export interface Credentials {
   userId: string;
@@ -15,8 +16,39 @@ export interface Answer<T = unknown> {
   text: string;
 }
 
-/** One HTTP call against a test server; the body is parsed when it is JSON. */
+const validators = new Map<string, Promise<OpenApiValidator>>();
+
+/** The validator of the document a server serves, fetched once per server. */
+function validatorFor(base: string): Promise<OpenApiValidator> {
+  let validator = validators.get(base);
+  if (!validator) {
+    validator = fetch(`${base}/api/compute/v1/openapi.json`).then(async (response) => {
+      assert.equal(response.status, 200, `no OpenAPI document at ${base}`);
+      return new OpenApiValidator((await response.json()) as OpenApiDocument);
+    });
+    validators.set(base, validator);
+  }
+  return validator;
+}
+
+/**
+ * One HTTP call against a test server; the body is parsed when it is JSON. Every answer, success or error, is checked
+ * against the OpenAPI document the server serves: a test fails on an answer the document does not describe.
+ */
 export async function call<T = unknown>(
+  base: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+): Promise<Answer<T>> {
+  const answer = await callUnchecked<T>(base, method, path, options);
+  const problems = (await validatorFor(base)).check(method, path, answer);
+  assert.deepEqual(problems, [], `the answer is not what the OpenAPI document says:\n${problems.join('\n')}`);
+  return answer;
+}
+
+/** The same call without the check against the document: for servers that are not Gale, or answers cut on purpose. */
+export async function callUnchecked<T = unknown>(
   base: string,
   method: string,
   path: string,

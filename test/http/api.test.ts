@@ -7,6 +7,7 @@ import { unavailable } from '../helpers/backends.js';
 interface Instance {
   id: string;
   userId: string;
+  customerId: string;
   name: string;
   zone: string;
   machineType: string;
@@ -73,7 +74,8 @@ for (const backend of backends()) {
       const created = await create(alice, { template_id: template, zone: 'us-central1-b', ignored: { extra: true } });
       assert.equal(created.status, 201, created.text);
       const i = created.body;
-      assert.deepEqual(Object.keys(i).sort(), ['createdAt', 'externalIp', 'id', 'internalIp', 'machineType', 'name', 'status', 'templateId', 'userId', 'zone']);
+      assert.deepEqual(Object.keys(i).sort(), ['createdAt', 'customerId', 'externalIp', 'id', 'internalIp', 'machineType', 'name', 'status', 'templateId', 'userId', 'zone']);
+      assert.equal(i.customerId, '', 'a user of no customer');
       assert.match(i.id, new RegExp(`^tw-${alice.userId.replace(/-/g, '').slice(0, 6)}-[0-9a-f]{8}$`));
       assert.equal(i.name, i.id);
       assert.equal(i.userId, alice.userId);
@@ -141,11 +143,15 @@ for (const backend of backends()) {
       await waitFor(alice, i.id, 'RUNNING');
       const accepted = await power('stop');
       assert.equal(accepted.status, 202);
-      assert.equal(accepted.text, '');
+      const stop = accepted.body as { id: string; kind: string; instanceId: string; status: string };
+      assert.deepEqual([stop.kind, stop.instanceId, stop.status], ['stop', i.id, 'PENDING']);
+      assert.equal(accepted.headers.get('location'), `${V1}/operations/${stop.id}`);
       assert.equal((await statusOf(alice, i.id)).status, 'STOPPING');
       assertError(await power('start'), 409, 'conflict', /STOPPING/);
       await waitFor(alice, i.id, 'TERMINATED');
-      assert.equal((await power('stop')).status, 202, 'stop on TERMINATED is an accepted no-op');
+      const noop = await power('stop');
+      assert.equal(noop.status, 202, 'stop on TERMINATED is an accepted no-op');
+      assert.equal((noop.body as { status: string }).status, 'DONE', 'a no-op is done when accepted');
       assertError(await power('reset'), 409, 'conflict', /TERMINATED/);
       assertError(await power('restart'), 409, 'conflict', /TERMINATED/);
       assert.equal((await power('start')).status, 202);
@@ -157,7 +163,9 @@ for (const backend of backends()) {
       }
       const ops = await gale.server.store.listOperations(i.id);
       await eventually('the resets to be carried out', () => gale.server.store.listOperations(i.id), (list) => list.every((o) => o.state === 'done'));
-      assert.deepEqual(ops.map((o) => o.kind), ['create', 'stop', 'start', 'reset', 'restart']);
+      assert.deepEqual(ops.map((o) => o.kind), ['create', 'stop', 'stop', 'start', 'start', 'reset', 'restart']);
+      const stopOperation = await api<{ status: string; finishedAt: string }>('GET', `/operations/${stop.id}`, alice.keyPair);
+      assert.deepEqual([stopOperation.status, stopOperation.body.status], [200, 'DONE']);
       assert.equal((await api('DELETE', `/instances/${i.id}`, alice.keyPair)).status, 204);
     });
 

@@ -24,7 +24,8 @@ async function gale_(...args: string[]): Promise<Record<string, unknown>> {
 
 test('admin commands create users, keys and tokens that the running server accepts, and revoke them', async () => {
   const user = await gale_('admin', 'users', 'create', '--email', 'cli@example.com', '--tier', 'pro', '--json');
-  assert.deepEqual(Object.keys(user).sort(), ['email', 'roles', 'tier', 'userId']);
+  assert.deepEqual(Object.keys(user).sort(), ['customerId', 'email', 'roles', 'tier', 'userId']);
+  assert.equal(user.customerId, '');
   assert.equal(user.tier, 'pro');
   assert.deepEqual(user.roles, []);
   const userId = String(user.userId);
@@ -49,6 +50,22 @@ test('admin commands create users, keys and tokens that the running server accep
   assertError(await call(gale.url, 'GET', '/api/compute/v1/quotas', { headers: keyHeaders }), 401, 'unauthenticated');
   await gale_('admin', 'tokens', 'revoke', '--token', String(token.token), '--json');
   assertError(await call(gale.url, 'GET', '/api/compute/v1/quotas', { headers: bearer }), 401, 'unauthenticated');
+});
+
+test('a user belongs to a customer from creation or later, and their instances go with them', async () => {
+  const user = await gale_('admin', 'users', 'create', '--email', 'org@example.com', '--tier', 'pro', '--customer', 'acme', '--json');
+  assert.equal(user.customerId, 'acme');
+  const pair = await gale_('admin', 'keys', 'create', '--user', String(user.userId), '--json');
+  const headers = { 'api-key': String(pair.apiKey), 'api-secret': String(pair.apiSecret) };
+  const made = await call<{ id: string; customerId: string }>(gale.url, 'POST', '/api/compute/v1/instances', { headers, body: { template_id: 'debian-12-micro' } });
+  assert.deepEqual([made.status, made.body.customerId], [201, 'acme']);
+  const moved = await gale_('admin', 'users', 'set-customer', '--user', String(user.userId), '--customer', 'globex', '--json');
+  assert.equal(moved.customerId, 'globex');
+  assert.equal((await call<{ customerId: string }>(gale.url, 'GET', `/api/compute/v1/instances/${made.body.id}`, { headers })).body.customerId, 'globex');
+  const none = await gale_('admin', 'users', 'set-customer', '--user', String(user.userId), '--customer', '', '--json');
+  assert.equal(none.customerId, '');
+  await assert.rejects(gale_('admin', 'users', 'set-customer', '--user', String(user.userId), '--customer', 'no spaces please'), /is not a customer id/);
+  await assert.rejects(gale_('admin', 'users', 'set-customer', '--user', '00000000-0000-4000-8000-000000000000', '--customer', 'acme'), /not found/);
 });
 
 test('admin commands explain bad input and exit non-zero', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,11 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import { createApiKey, createToken, createUser } from '../../src/admin/accounts.js';
 import { defaultConfig, validateConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/domain/clock.js';
+import { hashCredential } from '../../src/domain/credentials.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
 import { unavailable } from '../helpers/backends.js';
 import { backends, type Backend, startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually } from '../helpers/http.js';
+import { missingTool, run } from '../helpers/tools.js';
+
+const noPromtool = missingTool('promtool', "Debian's prometheus package; .ci/run installs it");
 
 /* The unauthenticated probes, the Prometheus scrape, request ids and what reaches the log. */
 
@@ -68,9 +73,27 @@ for (const backend of stores) {
         /^gale_reconciler_operations_total\{action="create",outcome="completed"\} 1$/m,
         /^gale_instances\{status="RUNNING",provider="simulator"\} 1$/m,
         /^# TYPE gale_rate_limit_fallbacks_total counter$/m,
-        /^gale_process_cpu_seconds_total \d/m,
+        /^gale_operation_duration_seconds_count\{kind="create",provider="simulator",outcome="done"\} 1$/m,
+        /^gale_operation_duration_seconds_bucket\{le="\+Inf",kind="create",provider="simulator",outcome="done"\} 1$/m,
+        /^gale_build_info\{version="\d+\.\d+\.\d+",nodejs="\d+\.\d+\.\d+"\} 1$/m,
+        // The standard names, which stock dashboards query.
+        /^process_cpu_seconds_total \d/m,
+        /^process_resident_memory_bytes \d/m,
+        /^nodejs_heap_size_used_bytes \d/m,
+        /^nodejs_eventloop_lag_seconds \d/m,
       ];
       for (const pattern of expected) assert.match(text, pattern);
+      assert.doesNotMatch(text, /^gale_(process|nodejs)_/m, 'default metrics keep their standard names');
+      const gauges = [...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((match) => match[1]!);
+      assert.deepEqual(gauges.filter((name) => name.endsWith('_total')), [], 'a gauge ends in _total');
+    });
+
+    test('the exposition passes promtool check metrics', { skip: noPromtool }, async () => {
+      const scrape = await call(gale.url, 'GET', '/metrics');
+      assert.equal(scrape.status, 200);
+      const checked = run('promtool', ['check', 'metrics'], scrape.text);
+      assert.equal(checked.output.trim(), '', `promtool found problems:\n${checked.output}`);
+      assert.equal(checked.status, 0);
     });
   });
 }
@@ -145,5 +168,60 @@ describe('request ids and logs', () => {
     assert.ok(mine.some((line) => line.msg === 'request completed' && (line.res as { statusCode: number }).statusCode === 200));
     for (const needle of [secret, token, 'wrong-secret-value']) assert.ok(!logged.includes(needle), 'a credential reached the log');
     assert.match(logged, /\[redacted\]/);
+  });
+
+  test('the line of a failed request carries its error code and id, and the caller\'s user id', async () => {
+    const id = `fail-${randomUUID()}`;
+    const missing = await call(server.url, 'GET', `${V1}/instances/tw-000000-00000000`, { headers: { ...keyPair, 'x-request-id': id } });
+    assert.equal(missing.status, 404);
+    const refused = await call(server.url, 'GET', `${V1}/quotas`, { headers: { ...keyPair, 'api-secret': 'wrong', 'x-request-id': `${id}-401` } });
+    assert.equal(refused.status, 401);
+    const fine = await call(server.url, 'GET', `${V1}/quotas`, { headers: { ...keyPair, 'x-request-id': `${id}-ok` } });
+    assert.equal(fine.status, 200);
+    await eventually('the lines to be written', async () => logged, (text) => text.includes(`${id}-ok`));
+    const lines = logged.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lineOf = (reqId: string) => lines.find((line) => line.reqId === reqId && line.msg === 'request completed');
+    const userId = (await server.store.findApiKey(hashCredential(keyPair['api-key']!)))?.user.id;
+    assert.ok(userId);
+    assert.deepEqual(
+      { code: lineOf(id)?.errorCode, id: lineOf(id)?.errorId, user: lineOf(id)?.userId },
+      { code: 'not_found', id: missing.headers.get('x-error-id'), user: userId },
+    );
+    // Not authenticated: there is no user to name, and the failed attempt's credentials are not logged either.
+    assert.deepEqual({ code: lineOf(`${id}-401`)?.errorCode, user: lineOf(`${id}-401`)?.userId }, { code: 'unauthenticated', user: undefined });
+    assert.equal(lineOf(`${id}-401`)?.errorId, refused.headers.get('x-error-id'));
+    assert.deepEqual({ code: lineOf(`${id}-ok`)?.errorCode, user: lineOf(`${id}-ok`)?.userId }, { code: undefined, user: userId });
+  });
+});
+
+describe('shutdown', () => {
+  test('a request that arrives on an open connection while the server closes is served, with Connection: close', async () => {
+    const gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    const user = await gale.user('pro');
+    const port = Number(new URL(gale.url).port);
+    const auth = Object.entries(user.bearer).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const body = JSON.stringify({ template_id: 'debian-12-micro' });
+    const socket = connect({ host: '127.0.0.1', port });
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+    // A create whose body is still arriving when the shutdown begins, with a second request pipelined behind it.
+    socket.write(`POST ${V1}/instances HTTP/1.1\r\nHost: x\r\n${auth}content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const shutdown = gale.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write(`${body.slice(5)}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await closed;
+    await shutdown;
+    const text = Buffer.concat(received).toString('utf8');
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2, text);
+    assert.match(answers[0]!, /^HTTP\/1\.1 201 /);
+    // Gale's answer, not Fastify's 503 of its own: the store was still open for it.
+    assert.match(answers[1]!, /^HTTP\/1\.1 200 /);
+    assert.match(answers[1]!, /\r\nconnection: close\r\n/i);
+    assert.match(answers[1]!, /\r\nx-request-id: /i);
+    assert.match(answers[1]!, /\{"status":"ok"\}$/);
   });
 });

@@ -27,7 +27,7 @@ describe('reconciler lifecycle (SQLite store + simulator)', () => {
     assert.equal(running?.reconciledGeneration, running?.generation);
     assert.deepEqual((await h.store.listOperations(id)).map((op) => [op.kind, op.state]), [['create', 'done']]);
 
-    assert.equal(await h.store.requestPowerOperation(id, undefined, 'stop', Date.now()), 'accepted');
+    assert.equal((await h.store.requestPowerOperation(id, undefined, 'stop', Date.now())).state, 'pending');
     reconciler.wake();
     const stopped = await h.until(id, 'TERMINATED and caught up', (r) => r?.status === 'TERMINATED' && r.reconciledGeneration === r.generation);
     assert.equal(stopped?.externalIp, '', 'the external IP is released');

@@ -41,7 +41,7 @@ describe('resync with the provider', () => {
     assert.equal((await h.store.getInstance(id))?.status, 'SUSPENDED');
     assert.equal((await reconciler.resync()).observationsRecorded, 0, 'nothing more once in agreement');
 
-    assert.equal(await h.store.requestPowerOperation(id, undefined, 'start', Date.now()), 'accepted');
+    assert.equal((await h.store.requestPowerOperation(id, undefined, 'start', Date.now())).state, 'pending');
     await reconciler.runOnce();
     assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
     assert.equal((await h.sim.inspect(id))?.status, 'RUNNING');

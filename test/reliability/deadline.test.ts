@@ -70,7 +70,7 @@ describe('transition deadlines', () => {
     await reconciler.stop();
     const healthy = h.reconciler({ provider: retried, transitionDeadlineMs: DEADLINE_MS });
     healthy.start();
-    assert.equal(await h.store.requestPowerOperation(id, undefined, 'start', Date.now()), 'accepted');
+    assert.equal((await h.store.requestPowerOperation(id, undefined, 'start', Date.now())).state, 'pending');
     healthy.wake();
     await h.until(id, 'RUNNING after a new start', (r) => r?.status === 'RUNNING');
   });

@@ -119,7 +119,7 @@ await forEachStore((factory) => {
     await store.claimDue('worker', 2_000, 10_000, 1);
     const running = { status: 'RUNNING' as const, internalIp: '', externalIp: '' };
     await store.completeWork(made.id, 'worker', { generation: 1, resetApplied: 0, observed: running, provisioned: true });
-    assert.equal(await store.requestPowerOperation(made.id, user.id, 'stop', 2_000, claim('s')), 'accepted');
+    assert.equal((await store.requestPowerOperation(made.id, user.id, 'stop', 2_000, claim('s'))).state, 'pending');
     const deleteClaim = { ...claim('d'), response: () => ({ status: 204, body: '' }) };
     await store.deleteInstance(made.id, user.id, 3_000, deleteClaim);
     const before = (await store.listOperations(made.id)).length;

@@ -55,8 +55,10 @@ interface Route {
   path: string;
   op: Operation;
   admin: boolean;
-  /** The route names an instance in its path. */
+  /** The route names an instance (or an operation on one) in its path. */
   instanceParam: string | undefined;
+  /** What the named thing is: an instance, or an operation (whose owner is its instance's). */
+  names: 'instance' | 'operation' | undefined;
   pathParams: string[];
   body: unknown;
   /** The documented success status. */
@@ -73,20 +75,31 @@ interface Variant {
 
 /** What a path parameter is filled with; a parameter not listed here is a route this file cannot test yet. */
 const PATH_PARAMETERS: Record<string, 'instance' | 'template'> = { id: 'instance', templateID: 'template' };
+/** An id under /operations names an operation, which belongs to the owner of its instance. */
+const namedBy = (path: string): 'instance' | 'operation' => (path.startsWith('/operations/') ? 'operation' : 'instance');
 /** Query parameters B fills with A's identity, to see that they reveal nothing. */
 const USER_QUERY_PARAMETERS = new Set(['userID', 'userId', 'user_id']);
-const KNOWN_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'status', 'zone', 'templateID', ...USER_QUERY_PARAMETERS]);
+const KNOWN_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'status', 'zone', 'templateID', 'customerID', ...USER_QUERY_PARAMETERS]);
+/** Routes without credentials (security: []): they hold nothing of any tenant, and are exactly these. */
+const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /metrics', `GET ${API_BASE}/openapi.json`];
 const KNOWN_HEADER_PARAMETERS = new Set(['idempotency-key']);
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
+type Document = { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> } };
+
 /** Turns every documented operation into a Route, or says why it cannot. */
-function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): { routes: Route[]; problems: string[] } {
+function routesOf(doc: Document): { routes: Route[]; problems: string[]; publicRoutes: string[] } {
   const routes: Route[] = [];
   const problems: string[] = [];
+  const publicRoutes: string[] = [];
   for (const [fullPath, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
       if (!METHODS.includes(method)) continue;
       const where = `${method.toUpperCase()} ${fullPath}`;
+      if (Array.isArray((op as { security?: unknown }).security) && (op as { security: unknown[] }).security.length === 0) {
+        publicRoutes.push(where);
+        continue;
+      }
       if (!fullPath.startsWith(API_BASE)) {
         problems.push(`${where}: not under ${API_BASE}`);
         continue;
@@ -103,7 +116,9 @@ function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): { 
       }
       let body: unknown;
       if (op.requestBody) {
-        const properties = op.requestBody.content?.['application/json']?.schema?.properties ?? {};
+        const schema = op.requestBody.content?.['application/json']?.schema as { $ref?: string; properties?: Record<string, unknown> } | undefined;
+        const resolved = schema?.$ref ? doc.components?.schemas?.[schema.$ref.replace('#/components/schemas/', '')] : schema;
+        const properties = resolved?.properties ?? {};
         if ('template_id' in properties) body = { template_id: TEMPLATE };
         else problems.push(`${where}: no case-builder for its request body (${Object.keys(properties).join(', ') || 'no properties'})`);
       }
@@ -117,6 +132,7 @@ function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): { 
         op,
         admin: (op.tags ?? []).includes('admin') || /^\/admin(\/|$)/.test(path),
         instanceParam: instanceParams[0],
+        names: instanceParams.length > 0 ? namedBy(path) : undefined,
         pathParams,
         body,
         success: successes[0] ?? 200,
@@ -125,14 +141,14 @@ function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): { 
       });
     }
   }
-  return { routes, problems };
+  return { routes, problems, publicRoutes };
 }
 
 // The server and the document are needed to declare the tests, one per documented route.
 const gale = await startTestGale(SIM, { tiers: { ...defaultConfig().tiers, roomy: ROOMY }, simulator: { delayMs: 20 } });
-const docAnswer = await call<{ paths: Record<string, Record<string, Operation>> }>(gale.url, 'GET', `${API_BASE}/openapi.json`);
+const docAnswer = await call<Document>(gale.url, 'GET', `${API_BASE}/openapi.json`);
 assert.equal(docAnswer.status, 200, 'the OpenAPI document is served');
-const { routes, problems } = routesOf(docAnswer.body);
+const { routes, problems, publicRoutes } = routesOf(docAnswer.body);
 
 describe('tenant isolation on every documented route', () => {
   let alice: Credentials;
@@ -156,8 +172,15 @@ describe('tenant isolation on every documented route', () => {
   const statusOf = async (who: Credentials, id: string) => (await api<Instance>('GET', `/instances/${id}`, who.bearer)).body.status;
   const waitFor = (who: Credentials, id: string, status: string) => eventually(`${id} to be ${status}`, () => statusOf(who, id), (s) => s === status, 30_000);
 
-  /** A well-formed instance id that does not exist: alice's own prefix, so that only existence differs. */
-  async function missingId(like: string): Promise<string> {
+  /** A well-formed id that does not exist: for an instance, alice's own prefix, so that only existence differs. */
+  async function missingId(like: string, names: Route['names'] = 'instance'): Promise<string> {
+    if (names === 'operation') {
+      // Alice's operation ids are UUIDv7: keep the time part, so that only existence differs.
+      for (;;) {
+        const id = `${like.slice(0, 24)}${randomBytes(6).toString('hex')}`;
+        if (!(await gale.server.store.getOperation(id))) return id;
+      }
+    }
     for (;;) {
       const id = `${like.slice(0, 10)}${randomBytes(4).toString('hex')}`;
       if (!(await gale.server.store.getInstance(id))) return id;
@@ -289,8 +312,16 @@ describe('tenant isolation on every documented route', () => {
 
   after(async () => gale.close());
 
+  /** What B names on a route: alice's instances, or alice's operations on them. */
+  async function aliceTargets(route: Route): Promise<string[]> {
+    if (route.names !== 'operation') return aliceIds;
+    const operations = await Promise.all(aliceIds.map((id) => gale.server.store.listOperations(id)));
+    return operations.flat().map((operation) => operation.id);
+  }
+
   test('every route in the OpenAPI document has a case-builder', () => {
-    assert.ok(routes.length >= 18, `only ${routes.length} routes found in the document`);
+    assert.ok(routes.length >= 19, `only ${routes.length} routes found in the document`);
+    assert.deepEqual(publicRoutes.sort(), [...PUBLIC_ROUTES].sort(), 'the routes without credentials are the operability ones');
     assert.deepEqual(problems, [], `routes this file cannot test; add a case-builder:\n${problems.join('\n')}`);
     for (const expected of ['GET /instances', 'POST /instances', 'GET /instances/{id}', 'GET /admin/instances', 'POST /admin/instances/{id}/stop']) {
       assert.ok(routes.some((r) => `${r.method} ${r.path}` === expected), `${expected} is in the document`);
@@ -348,12 +379,14 @@ describe('tenant isolation on every documented route', () => {
         if (route.method === 'GET') assert.equal(await aliceState(), before, `an admin read through ${name} changed alice's instances`);
       });
     } else if (route.instanceParam) {
-      test(`${name}: B gets for alice's instance exactly what it gets for a missing one, and changes nothing`, async () => {
+      test(`${name}: B gets for alice's ${route.names} exactly what it gets for a missing one, and changes nothing`, async () => {
         const before = await aliceState();
+        const targets = await aliceTargets(route);
+        assert.ok(targets.length > 0);
         for (const [kind, headers] of credentialsOf(bob)) {
           for (const variant of variantsOf(route)) {
-            for (const target of aliceIds) {
-              const missing = await missingId(target);
+            for (const target of targets) {
+              const missing = await missingId(target, route.names);
               const send = (id: string) =>
                 call(gale.url, route.method, `${API_BASE}${withQuery(pathFor(route, id), variant.query)}`, { headers: { ...headers, ...variant.headers }, body: route.body });
               const foreign = await send(target);
@@ -368,8 +401,8 @@ describe('tenant isolation on every documented route', () => {
           }
         }
         // Sanity: the same request by alice reaches her instance (a different answer from the 404 above).
-        const own = await call(gale.url, route.method, `${API_BASE}${pathFor(route, aliceIds[0])}`, { headers: alice.bearer, body: route.body });
-        assert.notEqual(own.status, 404, `alice's own ${route.method} ${pathFor(route, aliceIds[0])} answered 404: ${own.text}`);
+        const own = await call(gale.url, route.method, `${API_BASE}${pathFor(route, targets[0])}`, { headers: alice.bearer, body: route.body });
+        assert.notEqual(own.status, 404, `alice's own ${route.method} ${pathFor(route, targets[0])} answered 404: ${own.text}`);
         assert.ok(own.status < 500, own.text);
         if (route.method !== 'GET') {
           // Put her instance back as it was for the next routes (running), or make a fresh one if it was deleted.

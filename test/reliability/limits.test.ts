@@ -28,6 +28,8 @@ function assertRawEnvelope(answer: SocketAnswer, status: number, code: string): 
   assert.equal(body.error?.type, 'WARNING');
   assert.equal(answer.headers['x-error-id'], body.error?.error_id);
   assert.ok(answer.headers['x-error']);
+  // Answered before there is a request object, and still with a request id of its own.
+  assert.match(answer.headers['x-request-id'] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.equal(answer.headers['x-content-type-options'], 'nosniff');
   assert.equal(answer.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
 }

@@ -31,7 +31,7 @@ import { freePort } from '../replicas/processes.js';
  *   logged as sent, src/logger.ts) and x-request-id (logged and echoed, docs/operations.md). A value the
  *   client sent as data in a body field may be named back to that same client in the error about it (the echo
  *   probes below); it must still never reach the log;
- * - `gale serve` prints the bootstrap admin's key and secret on the terminal, never in a JSON log line;
+ * - `gale serve` prints the bootstrap admin's key and secret on the terminal (stderr), never on the JSON log stream;
  * - the database holds no credential in any column of any row of any table, nor anywhere in its files; api_keys and
  *   tokens hold the SHA-256 hex of each;
  * - a token stops working at its expiry, whatever the credential cache holds;
@@ -505,8 +505,16 @@ test('gale serve prints the bootstrap credentials on the terminal and never in a
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     const base = `http://127.0.0.1:${port}`;
@@ -526,7 +534,9 @@ test('gale serve prints the bootstrap credentials on the terminal and never in a
     const headers = { 'api-key': apiKey, 'api-secret': apiSecret };
     assert.equal((await send(base, 'GET', `${API_BASE}/templates`, { ...headers, 'x-request-id': 'bootstrap-ok' })).status, 200);
     assert.equal((await send(base, 'GET', `${API_BASE}/quotas`, { 'api-key': apiKey, 'api-secret': `${apiSecret}x` })).status, 401);
-    assert.equal((await send(base, 'GET', `${API_BASE}/admin/instances?api-key=${apiKey}&api-secret=${apiSecret}`, headers)).status, 200);
+    // Credentials pasted into the query are not parameters of the route: refused, and never echoed or logged.
+    assert.equal((await send(base, 'GET', `${API_BASE}/admin/instances?api-key=${apiKey}&api-secret=${apiSecret}`, headers)).status, 400);
+    assert.equal((await send(base, 'GET', `${API_BASE}/admin/instances?${apiSecret}`, headers)).text.includes(apiSecret), false);
     assert.equal((await send(base, 'POST', `${API_BASE}/instances`, headers, JSON.stringify({ template_id: apiSecret }))).status, 404);
     await eventually('the requests to be logged', async () => output, (text) => text.includes('"bootstrap-ok"'), 10_000);
     child.kill('SIGTERM');
@@ -543,8 +553,11 @@ test('gale serve prints the bootstrap credentials on the terminal and never in a
       assert.ok(!line.includes(apiKey), `a log line carries the bootstrap api-key: ${line}`);
       assert.ok(!line.includes(apiSecret), `a log line carries the bootstrap api-secret: ${line}`);
     }
-    // Printed once, on the terminal: the key and secret lines and the curl line.
+    // Printed once, on the terminal (stderr): the key and secret lines and the curl line. The JSON log stream
+    // (stdout), which collectors store, never carries it, not even between its lines.
     assert.equal(terminal.filter((line) => line.includes(apiSecret)).length, 2, terminal.join('\n'));
+    assert.ok(!stdout.includes(apiSecret) && !stdout.includes(apiKey), 'the bootstrap credentials went to stdout, the log stream');
+    assert.ok(stderr.includes(apiSecret), 'the bootstrap credentials are printed on stderr');
     assert.ok(terminal.some((line) => /^\s+curl -s .*api-secret: /.test(line)));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -10,7 +10,7 @@ export const SMALL_TIER: Tier = { name: 'small', requestsPerMinute: 600, maxInst
 
 export async function addUser(store: Store, overrides: Partial<User> = {}): Promise<User> {
   const id = randomUUID();
-  return store.createUser({ id, email: `${id.slice(0, 8)}@example.com`, tier: 'small', roles: [], createdAt: 1, ...overrides });
+  return store.createUser({ id, email: `${id.slice(0, 8)}@example.com`, tier: 'small', roles: [], customerId: '', createdAt: 1, ...overrides });
 }
 
 export function newInstance(userId: string, overrides: Partial<NewInstance> = {}): NewInstance {

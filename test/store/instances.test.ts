@@ -18,6 +18,7 @@ await forEachStore((factory) => {
     assert.deepEqual(made, {
       id: made.id,
       userId: user.id,
+      customerId: '',
       zone: 'zone-a',
       machineType: 'e2-small',
       templateId: 'ubuntu-22-standard',
@@ -47,12 +48,40 @@ await forEachStore((factory) => {
       state: 'pending',
       generation: 1,
       createdAt: 5_000,
+      startedAt: null,
       finishedAt: null,
       error: null,
     });
     assert.equal(await store.countPendingWork(5_000), 1);
     const claimed = await store.claimDue('r1', 5_000, 1_000, 10);
     assert.deepEqual(claimed.map((c) => c.id), [made.id]);
+  });
+
+  test('customers: an instance carries its owner\'s customer, moves with the owner, and is filtered by it', async (t) => {
+    const store = await factory.open();
+    t.after(() => store.cleanup());
+    const acme = await addUser(store, { customerId: 'acme' });
+    const loner = await addUser(store);
+    const a1 = await create(store, acme.id, { createdAt: 1_000 });
+    const l1 = await create(store, loner.id, { createdAt: 2_000 });
+    assert.deepEqual([a1.customerId, l1.customerId], ['acme', '']);
+    const ids = async (customerId: string) => (await store.listInstances({ customerId }, 0, 10)).instances.map((i) => i.id);
+    assert.deepEqual(await ids('acme'), [a1.id]);
+    assert.deepEqual(await ids(''), [l1.id], "'' is the customer of users of none");
+    assert.deepEqual(await ids('nobody'), []);
+
+    // Moving the loner into acme moves their live instances along, in the same transaction; deleted ones stay put.
+    const gone = await create(store, loner.id, { createdAt: 3_000 });
+    await store.deleteInstance(gone.id, loner.id, 3_500);
+    const moved = await store.setUserCustomer(loner.id, 'acme');
+    assert.equal(moved.customerId, 'acme');
+    assert.equal((await store.getUser(loner.id))?.customerId, 'acme');
+    assert.deepEqual(await ids('acme'), [l1.id, a1.id]);
+    assert.equal((await store.getInstanceSummary(l1.id))?.customerId, 'acme');
+    // A create reads the owner's row, not a cached user: the new instance is in the new customer.
+    const l2 = await create(store, loner.id, { createdAt: 4_000 });
+    assert.equal(l2.customerId, 'acme');
+    await assert.rejects(store.setUserCustomer('00000000-0000-4000-8000-000000000000', 'acme'), isCode('not_found'));
   });
 
   test('createInstance asks for another id while the one drawn is taken', async (t) => {
@@ -131,14 +160,17 @@ await forEachStore((factory) => {
     await assert.rejects(store.requestPowerOperation(made.id, user.id, 'stop', 2_000), isCode('conflict'));
     await finishCreate(store, made.id, 'RUNNING');
 
-    assert.equal(await store.requestPowerOperation(made.id, user.id, 'start', 2_000), 'noop');
-    assert.equal(await store.requestPowerOperation(made.id, user.id, 'reset', 3_000), 'accepted');
+    const noop = await store.requestPowerOperation(made.id, user.id, 'start', 2_000);
+    assert.deepEqual([noop.kind, noop.state, noop.startedAt, noop.finishedAt], ['start', 'done', 2_000, 2_000], 'a no-op is done when accepted');
+    assert.deepEqual(await store.getOperation(noop.id), noop);
+    const reset = await store.requestPowerOperation(made.id, user.id, 'reset', 3_000);
+    assert.deepEqual([reset.kind, reset.state, reset.instanceId, reset.userId, reset.startedAt], ['reset', 'pending', made.id, user.id, null]);
     let now = await store.getInstance(made.id);
     assert.equal(now?.status, 'RUNNING');
     assert.equal(now?.resetRequested, 1);
     assert.equal(now?.generation, 2);
 
-    assert.equal(await store.requestPowerOperation(made.id, undefined, 'stop', 4_000), 'accepted');
+    assert.equal((await store.requestPowerOperation(made.id, undefined, 'stop', 4_000)).state, 'pending');
     now = await store.getInstance(made.id);
     assert.deepEqual([now?.status, now?.desired, now?.generation], ['STOPPING', 'TERMINATED', 3]);
     await assert.rejects(store.requestPowerOperation(made.id, user.id, 'start', 5_000), isCode('conflict'));
@@ -146,9 +178,11 @@ await forEachStore((factory) => {
     const ops = await store.listOperations(made.id);
     assert.deepEqual(ops.map((op) => [op.kind, op.generation, op.createdAt]), [
       ['create', 1, 1_000],
+      ['start', 1, 2_000],
       ['reset', 2, 3_000],
       ['stop', 3, 4_000],
     ]);
+    assert.equal(await store.getOperation('00000000-0000-7000-8000-000000000000'), undefined);
     const due = await store.claimDue('r', 4_000, 1_000, 5);
     assert.deepEqual(due.map((c) => c.id), [made.id]);
   });
@@ -228,15 +262,13 @@ async function finishCreate(store: Store, id: string, status: 'RUNNING'): Promis
   const mine = claimed.find((c) => c.id === id);
   assert.ok(mine, `instance ${id} was due`);
   for (const other of claimed) if (other.id !== id) await store.failWork(other.id, 'setup', 'not now', other.createdAt);
-  assert.equal(
-    await store.completeWork(id, 'setup', {
-      generation: mine.generation,
-      resetApplied: mine.resetRequested,
-      observed: { status, internalIp: '10.0.0.2', externalIp: '203.0.113.2' },
-      provisioned: true,
-    }),
-    true,
-  );
+  const result = await store.completeWork(id, 'setup', {
+    generation: mine.generation,
+    resetApplied: mine.resetRequested,
+    observed: { status, internalIp: '10.0.0.2', externalIp: '203.0.113.2' },
+    provisioned: true,
+  });
+  assert.equal(result.caughtUp, true);
 }
 
 function assertExactly(results: PromiseSettledResult<unknown>[], created: number): void {

@@ -7,7 +7,7 @@ import { forEachStore } from '../helpers/stores.js';
 
 function newUser(overrides: Partial<User> = {}): User {
   const id = randomUUID();
-  return { id, email: `${id.slice(0, 8)}@example.com`, tier: 'free', roles: [], createdAt: 1_000, ...overrides };
+  return { id, email: `${id.slice(0, 8)}@example.com`, tier: 'free', roles: [], customerId: '', createdAt: 1_000, ...overrides };
 }
 
 await forEachStore((factory) => {

@@ -55,7 +55,7 @@ await forEachStore((factory) => {
 
     // Every write of the old owner is now a no-op.
     await store.recordProgress(id, 'old', { status: 'STAGING', provisioned: true });
-    assert.equal(await store.completeWork(id, 'old', { generation: 1, resetApplied: 0, observed: RUNNING, provisioned: true }), false);
+    assert.deepEqual(await store.completeWork(id, 'old', { generation: 1, resetApplied: 0, observed: RUNNING, provisioned: true }), { caughtUp: false, finished: [] });
     await store.failWork(id, 'old', 'boom', 99);
     await store.abandonWork(id, 'old', 1, 'gave up');
     assert.deepEqual(await store.renewLeases([id], 'old', 1e12), [id]);
@@ -73,9 +73,15 @@ await forEachStore((factory) => {
     const { store, clock, ids } = await setup(1);
     t.after(() => store.cleanup());
     const id = ids[0] ?? '';
+    assert.deepEqual((await store.listOperations(id)).map((op) => [op.state, op.startedAt]), [['pending', null]], 'waiting until claimed');
     await store.claimDue('r', 10_000, LEASE, 1);
+    assert.deepEqual((await store.listOperations(id)).map((op) => [op.state, op.startedAt]), [['pending', 10_000]], 'started by the claim');
     clock.set(12_000);
-    assert.equal(await store.completeWork(id, 'r', { generation: 1, resetApplied: 0, observed: RUNNING, provisioned: true }), true);
+    const createdAt = (await store.listOperations(id))[0]?.createdAt;
+    assert.deepEqual(await store.completeWork(id, 'r', { generation: 1, resetApplied: 0, observed: RUNNING, provisioned: true }), {
+      caughtUp: true,
+      finished: [{ kind: 'create', state: 'done', createdAt, finishedAt: 12_000 }],
+    });
     const done = await store.getInstance(id);
     assert.deepEqual(
       [done?.status, done?.internalIp, done?.externalIp, done?.reconciledGeneration, done?.provisioned],
@@ -99,7 +105,7 @@ await forEachStore((factory) => {
     await store.requestPowerOperation(id, user.id, 'stop', 11_500);
 
     const moved = { generation: 2, resetApplied: 1, observed: { ...RUNNING, internalIp: '10.0.0.9' }, provisioned: true };
-    assert.equal(await store.completeWork(id, 'r', moved), false);
+    assert.equal((await store.completeWork(id, 'r', moved)).caughtUp, false);
     const now = await store.getInstance(id);
     assert.deepEqual([now?.status, now?.desired, now?.resetApplied, now?.internalIp, now?.generation], ['STOPPING', 'TERMINATED', 1, '10.0.0.9', 3]);
     assert.deepEqual((await store.listOperations(id)).map((op) => [op.kind, op.state]), [['create', 'done'], ['reset', 'done'], ['stop', 'pending']]);
@@ -108,7 +114,7 @@ await forEachStore((factory) => {
     const [next] = await store.claimDue('r2', 11_500, LEASE, 1);
     assert.equal(next?.id, id);
     assert.equal(next?.generation, 3);
-    assert.equal(await store.completeWork(id, 'r2', { generation: 3, resetApplied: 1, observed: { status: 'TERMINATED', internalIp: '', externalIp: '' }, provisioned: true }), true);
+    assert.equal((await store.completeWork(id, 'r2', { generation: 3, resetApplied: 1, observed: { status: 'TERMINATED', internalIp: '', externalIp: '' }, provisioned: true })).caughtUp, true);
     assert.equal((await store.getInstance(id))?.status, 'TERMINATED');
   });
 

@@ -1,32 +1,31 @@
 import { Type } from '@sinclair/typebox';
-import { AdminListQuerySchema, type AdminListQuery } from '../../contracts/instance.js';
+import { ADMIN_LIST_DEFAULT_PAGE_SIZE, ADMIN_LIST_MAX_PAGE_SIZE, AdminListQuerySchema, type AdminListQuery } from '../../contracts/instance.js';
 import { invalidRequest } from '../../domain/errors.js';
 import { INSTANCE_STATUSES } from '../../domain/instance.js';
 import type { InstanceFilter } from '../../domain/store.js';
 import type { ApiServices, GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
-import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
-
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
+import { routeSchema } from './route-schema.js';
 
 function paging(query: AdminListQuery): { page: number; pageSize: number } {
-  const page = query.page === undefined ? 1 : Number(query.page);
-  if (page < 1) throw invalidRequest('page starts at 1');
-  const rawSize = query.pageSize ?? query.limit;
-  const requested = rawSize === undefined ? DEFAULT_PAGE_SIZE : Number(rawSize);
-  if (requested < 1) throw invalidRequest(`pageSize must be between 1 and ${MAX_PAGE_SIZE}`);
+  const page = query.page ?? 1;
+  const requested = query.pageSize ?? query.limit ?? ADMIN_LIST_DEFAULT_PAGE_SIZE;
   // Like GCE's maxResults, a page size over the maximum is clamped rather than refused.
-  return { page, pageSize: Math.min(requested, MAX_PAGE_SIZE) };
+  return { page, pageSize: Math.min(requested, ADMIN_LIST_MAX_PAGE_SIZE) };
+}
+
+/** A status in any letter case, as the family's clients send it (`running`), or a 400 naming the statuses. */
+export function statusFilter(given: string): string {
+  const status = given.toUpperCase();
+  if (!(INSTANCE_STATUSES as readonly string[]).includes(status)) throw invalidRequest(`status must be one of ${INSTANCE_STATUSES.join(', ')} (any case)`);
+  return status;
 }
 
 function filterOf(query: AdminListQuery): InstanceFilter {
-  if (query.status !== undefined && !(INSTANCE_STATUSES as readonly string[]).includes(query.status)) {
-    throw invalidRequest(`status must be one of ${INSTANCE_STATUSES.join(', ')}`);
-  }
   const filter: InstanceFilter = {};
   if (query.userID) filter.userId = query.userID;
-  if (query.status) filter.status = query.status;
+  if (query.customerID) filter.customerId = query.customerID;
+  if (query.status) filter.status = statusFilter(query.status);
   if (query.zone) filter.zone = query.zone;
   if (query.templateID) filter.templateId = query.templateID;
   return filter;
@@ -37,17 +36,19 @@ export function registerAdminListInstances(app: GaleApp, services: ApiServices):
     '/admin/instances',
     {
       config: { access: 'admin' },
-      schema: {
+      schema: routeSchema({
         operationId: 'adminListInstances',
-        summary: "List every user's instances, newest first, a page at a time",
+        summary: "List every user's instances, a page at a time",
+        description:
+          'Newest first, filtered by any of userID, customerID, status (any case), zone and templateID; an empty filter value is no ' +
+          'filter. A parameter this route does not know is refused with 400, never ignored: an unknown filter must not widen the result.',
         tags: ['admin'],
-        security: SECURITY,
+        access: 'admin',
+        method: 'GET',
         querystring: AdminListQuerySchema,
-        response: {
-          200: Type.Object({ pages: Type.Integer(), items: Type.Integer(), instances: Type.Array(Type.Ref('Instance')) }),
-          ...errorResponses(...AUTHENTICATED_ERRORS),
-        },
-      },
+        success: { status: 200, description: 'One page of instances, and the totals', schema: Type.Ref('AdminInstanceList') },
+        errors: { 400: 'A paging value out of range, an unknown status, or an unknown query parameter' },
+      }),
     },
     async (request) => {
       const { page, pageSize } = paging(request.query);

@@ -6,7 +6,7 @@ import type { InstanceRecord } from '../../domain/instance.js';
 import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
 import { principalOf, tierOf, type ApiServices, type GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
-import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
+import { routeSchema } from './route-schema.js';
 
 /** The family's clients spell the field three ways; two spellings that disagree are a client bug worth reporting. */
 function templateIdOf(body: CreateInstanceBody): string {
@@ -21,21 +21,32 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
     '/instances',
     {
       config: { access: 'user' },
-      schema: {
+      schema: routeSchema({
         operationId: 'createInstance',
         summary: 'Create an instance from a template',
+        description:
+          "Checks the caller's quotas and records the instance in one transaction, then answers at once with it PROVISIONING; " +
+          'it is brought up in the background (STAGING, then RUNNING). An empty zone means the default zone.',
         tags: ['instances'],
-        security: SECURITY,
-        body: CreateInstanceBodySchema,
+        access: 'user',
+        method: 'POST',
+        body: Type.Unsafe<CreateInstanceBody>(Type.Ref(CreateInstanceBodySchema.$id!)),
         headers: IdempotencyHeadersSchema,
         querystring: IdempotencyQuerySchema,
-        response: { 201: Type.Ref('Instance'), ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) },
-      },
+        success: { status: 201, description: 'Created: the instance, PROVISIONING', schema: Type.Ref('Instance') },
+        errors: {
+          400: "Bad JSON, a wrong type, no template id (or spellings that disagree), an unknown zone or one outside the template's region",
+          403: 'a quota of the tier would be exceeded (quota_exceeded)',
+          404: 'No such template',
+        },
+        idempotent: true,
+      }),
     },
     async (request, reply) => {
       const { user } = principalOf(request);
       const claim = idempotencyClaimOf(request, user.id, services.clock.now());
-      const placement = services.catalog.place(templateIdOf(request.body), request.body.zone);
+      // The family's Go SDK always sends the zone, empty when none was chosen: that means the default, as absent does.
+      const placement = services.catalog.place(templateIdOf(request.body), request.body.zone || undefined);
       // Serialised once, so that the answer kept for repeats is byte for byte the one sent now.
       const answer = (record: InstanceRecord): string => JSON.stringify(instanceView(record));
       return replaying(reply, async () => {

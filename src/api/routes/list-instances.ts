@@ -1,21 +1,29 @@
 import { Type } from '@sinclair/typebox';
+import { InstanceListSchema } from '../../contracts/instance.js';
 import { notFound } from '../../domain/errors.js';
 import { principalOf, type ApiServices, type GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
-import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
+import { routeSchema } from './route-schema.js';
 
 export function registerListInstances(app: GaleApp, services: ApiServices): void {
   app.get(
     '/instances',
     {
       config: { access: 'user' },
-      schema: {
+      schema: routeSchema({
         operationId: 'listInstances',
-        summary: "List the caller's instances, newest first (404 when there are none, as documented)",
+        summary: "List the caller's instances",
+        description:
+          'Every instance of the caller, newest first, as a bare array (no paging, as the API documents). None answers 404 ' +
+          '"No instances found for user", which clients treat as an empty list. It takes no parameters: one sent is refused, ' +
+          'never ignored, so that a filter it does not have cannot be mistaken for one that matched everything.',
         tags: ['instances'],
-        security: SECURITY,
-        response: { 200: Type.Array(Type.Ref('Instance')), ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
-      },
+        access: 'user',
+        method: 'GET',
+        querystring: Type.Object({}, { additionalProperties: false }),
+        success: { status: 200, description: "The caller's instances, newest first", schema: InstanceListSchema },
+        errors: { 400: 'A query parameter was sent; this route takes none', 404: 'The caller has no instances ("No instances found for user")' },
+      }),
     },
     async (request) => {
       const { user } = principalOf(request);

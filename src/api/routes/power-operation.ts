@@ -1,9 +1,14 @@
+import { Type } from '@sinclair/typebox';
+import { operationPath } from '../../contracts/api.js';
 import { InstanceIdParamsSchema } from '../../contracts/instance.js';
 import type { PowerOperation } from '../../domain/instance.js';
+import type { StoredResponse } from '../../domain/idempotency.js';
+import type { Operation } from '../../domain/store.js';
 import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
 import { principalOf, type ApiServices, type GaleApp } from '../services.js';
-import { ownerFor, requireId, type Scope } from './instance-by-id.js';
-import { AUTHENTICATED_ERRORS, EMPTY_BODY, SECURITY, errorResponses } from './shared-schemas.js';
+import { operationView } from '../views.js';
+import { routeSchema } from './route-schema.js';
+import { operationIdOf, ownerFor, prefixOf, requireId, tagOf, type Scope } from './scope.js';
 
 const SUMMARY: Record<PowerOperation, string> = {
   start: 'Start a stopped instance',
@@ -12,23 +17,52 @@ const SUMMARY: Record<PowerOperation, string> = {
   reset: 'Reset an instance (hard reset, no graceful shutdown)',
 };
 
-/** The four power operations share one shape: 202 with no body, carried out by the reconciler. */
+const DESCRIPTION: Record<PowerOperation, string> = {
+  start: 'STAGING, then RUNNING. On an instance already running (or starting) it is an accepted no-op, answered with an operation that is DONE.',
+  stop: 'An ACPI power-off, then a forced one after the grace period: STOPPING, then TERMINATED. On a stopped instance it is an accepted no-op.',
+  restart: 'The same hard reset as reset: the instance stays RUNNING throughout. Needs the instance RUNNING or STAGING.',
+  reset: 'Wipes memory and reboots, without a graceful shutdown; the instance stays RUNNING throughout. Needs the instance RUNNING or STAGING.',
+};
+
+const CONFLICT: Record<PowerOperation, string> = {
+  start: 'the instance is PROVISIONING or STOPPING; retry when that has finished',
+  stop: 'the instance is PROVISIONING or STOPPING; retry when that has finished',
+  restart: 'the instance is TERMINATED, SUSPENDED, PROVISIONING or STOPPING',
+  reset: 'the instance is TERMINATED, SUSPENDED, PROVISIONING or STOPPING',
+};
+
+/**
+ * The four power operations share one shape: 202 with the accepted operation, carried out by the reconciler. The body
+ * is what the family's clients decode every 2xx but 204 as; compat.emptyAccepted sends the spec's literal empty 202.
+ */
 export function registerPowerOperation(app: GaleApp, services: ApiServices, scope: Scope, operation: PowerOperation): void {
-  const prefix = scope === 'admin' ? '/admin/instances' : '/instances';
+  const answer = (accepted: Operation): StoredResponse => ({
+    status: 202,
+    body: services.compat.emptyAccepted ? '' : JSON.stringify(operationView(accepted)),
+    headers: { location: operationPath(accepted.id), 'x-operation-id': accepted.id },
+  });
   app.post(
-    `${prefix}/:id/${operation}`,
+    `${prefixOf(scope)}/:id/${operation}`,
     {
       config: { access: scope },
-      schema: {
-        operationId: `${scope === 'admin' ? 'admin' : ''}${operation}Instance`.replace(/^admin(.)/, (_, c: string) => `admin${c.toUpperCase()}`),
-        summary: SUMMARY[operation],
-        tags: [scope === 'admin' ? 'admin' : 'instances'],
-        security: SECURITY,
+      schema: routeSchema({
+        operationId: operationIdOf(scope, `${operation}Instance`),
+        summary: scope === 'admin' ? `${SUMMARY[operation]}, whoever owns it` : SUMMARY[operation],
+        description: `${DESCRIPTION[operation]} Answered at once with the accepted operation; Location is where it can be looked up until it is DONE or FAILED.`,
+        tags: [tagOf(scope)],
+        access: scope,
+        method: 'POST',
         params: InstanceIdParamsSchema,
         headers: IdempotencyHeadersSchema,
         querystring: IdempotencyQuerySchema,
-        response: { 202: EMPTY_BODY, ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409) },
-      },
+        success: { status: 202, description: 'Accepted: the operation, carried out in the background', schema: Type.Ref('Operation'), headers: ['Location', 'x-operation-id'] },
+        errors: {
+          400: 'The instance id is empty or malformed, or the Idempotency-Key is',
+          404: scope === 'admin' ? 'No such instance' : 'No such instance, or it belongs to another user (the two answers are the same)',
+          409: CONFLICT[operation],
+        },
+        idempotent: true,
+      }),
     },
     async (request, reply) => {
       const id = requireId(request.params.id);
@@ -36,10 +70,12 @@ export function registerPowerOperation(app: GaleApp, services: ApiServices, scop
       // Keys belong to the caller, admin or not: an admin's key never collides with the owner's.
       const claim = idempotencyClaimOf(request, principalOf(request).user.id, now);
       return replaying(reply, async () => {
-        const write = answering(claim, () => ({ status: 202, body: '' }));
-        const outcome = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, write);
-        if (outcome === 'accepted') services.onWorkQueued();
-        return reply.code(202).send();
+        const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer));
+        if (accepted.state === 'pending') services.onWorkQueued();
+        const { status, body, headers } = answer(accepted);
+        reply.code(status).headers(headers ?? {});
+        if (body === '') return reply.send();
+        return reply.header('content-type', 'application/json; charset=utf-8').send(body);
       });
     },
   );

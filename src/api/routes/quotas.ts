@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { QuotasView } from '../../contracts/quota.js';
 import { principalOf, tierOf, type ApiServices, type GaleApp } from '../services.js';
-import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
+import { routeSchema } from './route-schema.js';
 
 const line = (limit: number, usage: number) => ({ limit, usage, remaining: Math.max(0, limit - usage) });
 
@@ -10,13 +10,15 @@ export function registerGetQuotas(app: GaleApp, services: ApiServices): void {
     '/quotas',
     {
       config: { access: 'user' },
-      schema: {
+      schema: routeSchema({
         operationId: 'getQuotas',
-        summary: "The caller's tier, and each quota's limit, usage and remaining",
+        summary: "Get the caller's tier and quotas",
+        description: 'Each quota of the tier with its limit, what existing instances (running or stopped) use of it, and what remains.',
         tags: ['quotas'],
-        security: SECURITY,
-        response: { 200: Type.Ref('Quotas'), ...errorResponses(...AUTHENTICATED_ERRORS) },
-      },
+        access: 'user',
+        method: 'GET',
+        success: { status: 200, description: 'The tier and its quotas', schema: Type.Ref('Quotas') },
+      }),
     },
     async (request): Promise<QuotasView> => {
       const { user } = principalOf(request);

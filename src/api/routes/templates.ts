@@ -1,9 +1,8 @@
-import { Type } from '@sinclair/typebox';
-import { TemplateIdParamsSchema, ZoneListSchema } from '../../contracts/catalog.js';
+import { TemplateIdParamsSchema, TemplateListSchema, ZoneListSchema } from '../../contracts/catalog.js';
 import { notFound } from '../../domain/errors.js';
 import type { ApiServices, GaleApp } from '../services.js';
 import { templateView } from '../views.js';
-import { AUTHENTICATED_ERRORS, SECURITY, errorResponses } from './shared-schemas.js';
+import { routeSchema } from './route-schema.js';
 
 export function registerListTemplates(app: GaleApp, services: ApiServices): void {
   const views = services.catalog.listTemplates().map(templateView);
@@ -11,13 +10,15 @@ export function registerListTemplates(app: GaleApp, services: ApiServices): void
     '/templates',
     {
       config: { access: 'user' },
-      schema: {
+      schema: routeSchema({
         operationId: 'listTemplates',
         summary: 'List the templates instances can be created from',
+        description: "Every template of this server's catalog, with the machine type and disk its instances get.",
         tags: ['templates'],
-        security: SECURITY,
-        response: { 200: Type.Array(Type.Ref('Template')), ...errorResponses(...AUTHENTICATED_ERRORS) },
-      },
+        access: 'user',
+        method: 'GET',
+        success: { status: 200, description: 'Every template', schema: TemplateListSchema },
+      }),
     },
     async () => views,
   );
@@ -28,14 +29,17 @@ export function registerListTemplateZones(app: GaleApp, services: ApiServices): 
     '/templates/:templateID/zones',
     {
       config: { access: 'user' },
-      schema: {
+      schema: routeSchema({
         operationId: 'listTemplateZones',
-        summary: "The zones of the template's region",
+        summary: "List the zones a template's instances can be created in",
+        description: "The zones of the template's region; a create takes one of them, or none for the first.",
         tags: ['templates'],
-        security: SECURITY,
+        access: 'user',
+        method: 'GET',
         params: TemplateIdParamsSchema,
-        response: { 200: ZoneListSchema, ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
-      },
+        success: { status: 200, description: 'Zone names', schema: ZoneListSchema },
+        errors: { 404: 'No such template' },
+      }),
     },
     async (request) => {
       const template = services.catalog.template(request.params.templateID);

@@ -2,6 +2,8 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './001_initial.js';
 import { idempotencyKeys } from './002_idempotency_keys.js';
 import { byteOrderIds } from './003_byte_order_ids.js';
+import { customers } from './004_customers.js';
+import { operationProgress } from './005_operation_progress.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -11,6 +13,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': initial,
   '002_idempotency_keys': idempotencyKeys,
   '003_byte_order_ids': byteOrderIds,
+  '004_customers': customers,
+  '005_operation_progress': operationProgress,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { OPERATION_KINDS } from '../domain/instance.js';
+
+/** An accepted change, as GCE answers every mutation with an Operation that can be looked up until it is done. */
+
+export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'DONE', 'FAILED'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+export const OPERATION_EXAMPLE = {
+  id: '0192f3a4-5b6c-7d8e-9f01-23456789abcd',
+  kind: 'stop',
+  instanceId: 'tw-550e84-a1b2c3d4',
+  userId: '550e8400-e29b-41d4-a716-446655440000',
+  status: 'PENDING',
+  createdAt: '2024-01-01T00:00:00Z',
+} as const;
+
+export const OperationSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: 'Operation identifier' }),
+    kind: Type.Unsafe<(typeof OPERATION_KINDS)[number]>({ type: 'string', enum: [...OPERATION_KINDS], description: 'What was asked for' }),
+    instanceId: Type.String({ description: 'The instance it acts on', examples: ['tw-550e84-a1b2c3d4'] }),
+    userId: Type.String({ format: 'uuid', description: "The instance's owner" }),
+    status: Type.Unsafe<OperationStatus>({
+      type: 'string',
+      enum: [...OPERATION_STATUSES],
+      description: 'PENDING (accepted, waiting), RUNNING (being carried out), DONE, or FAILED (see error)',
+    }),
+    createdAt: Type.String({ format: 'date-time', description: 'When it was accepted, RFC 3339 UTC' }),
+    startedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When it began to be carried out; absent while PENDING' })),
+    finishedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When it ended, DONE or FAILED; absent before' })),
+    error: Type.Optional(
+      Type.Object(
+        { message: Type.String({ description: 'Why it failed' }) },
+        { additionalProperties: false, description: 'Present when FAILED' },
+      ),
+    ),
+  },
+  { $id: 'Operation', additionalProperties: false, description: 'An accepted change and how far it has got', examples: [OPERATION_EXAMPLE] },
+);
+export type OperationView = Static<typeof OperationSchema>;
+
+export const OperationIdParamsSchema = Type.Object({
+  id: Type.String({ maxLength: 64, description: 'Operation identifier', examples: [OPERATION_EXAMPLE.id] }),
+});
