@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { newTimeOrderedId } from '../domain/ids.js';
 import type { OperationKind } from '../domain/instance.js';
 import type { FinishedOperation, Operation } from '../domain/store.js';
@@ -14,6 +14,13 @@ import type { Database } from './schema.js';
  */
 
 type NewOperation = { instanceId: string; userId: string; kind: OperationKind; generation: number; createdAt: number };
+
+/**
+ * 'pending' written into the SQL rather than bound: SQLite uses the partial index operations_pending (migration 005)
+ * only for a query whose WHERE names its condition literally, and without it every claim would read the instance's
+ * whole history of operations.
+ */
+const PENDING = sql.lit('pending');
 
 const insertRow = statement((q, op: Operation) =>
   q.insertInto('operations').values({
@@ -52,7 +59,7 @@ export async function markOperationsStarted(trx: Kysely<Database>, instanceIds: 
     .updateTable('operations')
     .set({ started_at: at })
     .where('instance_id', 'in', instanceIds)
-    .where('state', '=', 'pending')
+    .where('state', '=', PENDING)
     .where('started_at', 'is', null)
     .execute();
 }
@@ -69,7 +76,7 @@ export async function finishOperations(
     // An operation finished before it was seen starting (claimed and done between two reads) started when it ended.
     .set((eb) => ({ state: outcome.state, finished_at: outcome.at, error: outcome.error ?? null, started_at: eb.fn.coalesce('started_at', eb.val(outcome.at)) }))
     .where('instance_id', '=', instanceId)
-    .where('state', '=', 'pending')
+    .where('state', '=', PENDING)
     .$if(upToGeneration !== undefined, (q) => q.where('generation', '<=', upToGeneration ?? 0))
     .returning(['kind', 'created_at'])
     .execute();
