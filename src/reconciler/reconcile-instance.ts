@@ -4,7 +4,7 @@ import { PermanentProviderError, type MachineSpec, type Observation } from '../d
 import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
 import type { ClaimedInstance, FinishedOperation, ObservedState } from '../domain/store.js';
 import { backoffDelay, jittered } from './backoff.js';
-import { attemptLimit, boundedProvider, transitionWindow, TransitionOverdueError, type TransitionWindow } from './deadline.js';
+import { attemptLimit, boundedProvider, ProviderTimeoutError, transitionWindow, TransitionOverdueError, type TransitionWindow } from './deadline.js';
 import type { ResolvedOptions } from './options.js';
 
 /** How one claim ended; for logs and tests. */
@@ -98,7 +98,11 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
       finished(deps, await deps.store.abandonWork(record.id, deps.owner, record.generation, message), log);
       return 'abandoned';
     }
-    if (window && (error instanceof TransitionOverdueError || overdue())) {
+    // A provider call ran out of the time its attempt had. Its timer can fire a millisecond before the wall clock reads
+    // the bound (timers and Date.now() are different clocks), so the timeout itself is the evidence, not the clock.
+    const timedOut = window !== undefined && !deleted && error instanceof ProviderTimeoutError;
+    const retryRanOut = timedOut && attemptStart >= (window?.deadline ?? Infinity);
+    if (window && (error instanceof TransitionOverdueError || overdue() || retryRanOut)) {
       const reason = `${window.kind} did not finish within the transition deadline (${deps.transitionDeadlineMs} ms, then one retry as long): ${message}`;
       log.error({ err: error, operation: window.kind, startedAt: window.startedAt, reason }, 'transition deadline passed; the instance ends TERMINATED');
       guard();
@@ -107,7 +111,7 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
     }
     const attempts = record.attempts;
     // The attempt that the deadline cut off is retried at once: the retry has until the give-up time, not a backoff.
-    const cutOff = window !== undefined && !deleted && attemptStart < window.deadline && deps.clock.now() >= window.deadline;
+    const cutOff = window !== undefined && !deleted && attemptStart < window.deadline && (timedOut || deps.clock.now() >= window.deadline);
     const delayMs = cutOff ? 0 : backoffDelay(attempts, deps.backoff, deps.random);
     log.warn({ err: error, attempts: attempts + 1, retryInMs: delayMs }, 'reconcile failed; will retry');
     guard();
