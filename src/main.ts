@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { AuthFailureGuard } from './api/auth-failures.js';
 import { Authenticator } from './api/authenticator.js';
 import { buildApp } from './api/app.js';
 import { openLimiterBackend } from './api/limiter-backends.js';
 import { RequestLimiter } from './api/request-limiter.js';
+import type { ReadinessChecks } from './api/routes/operability.js';
 import type { ApiServices, GaleApp } from './api/services.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import type { Config } from './config/schema.js';
@@ -38,17 +40,23 @@ export interface StartOptions {
 }
 
 /** The store the configuration names: PostgreSQL when databaseUrl is set, else SQLite under dataDir. */
-export function openConfiguredStore(config: Config): Promise<Store> {
+export function openConfiguredStore(config: Config, logger?: Logger, clock?: Clock): Promise<Store> {
+  const log = logger?.child({ component: 'store' });
   return openStore({
+    clock,
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl || undefined,
     schema: config.databaseSchema || undefined,
+    postgres: {
+      ...config.store,
+      onWaiting: (reason, retryInMs) => log?.warn({ reason, retryInMs }, 'waiting for the database to answer'),
+      onConnectionError: (error) => log?.warn({ err: error }, 'a database connection failed; it is replaced'),
+    },
   });
 }
 
 /** The composition root: everything is built here, once, and nowhere else. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<GaleServer> {
-  const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const replicaId = options.replicaId ?? `gale-${process.pid}-${randomUUID().slice(0, 8)}`;
   const catalog = new CatalogIndex(config.catalog);
@@ -65,8 +73,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
   };
   try {
-    const store = await openConfiguredStore(config);
+    const store = await openConfiguredStore(config, logger, options.clock);
     opened.push(() => store.close());
+    // The store's clock when it has one (PostgreSQL's, shared by every replica), else this machine's.
+    const clock = options.clock ?? store.clock ?? systemClock;
     const metrics = new GaleMetrics(
       { queueDepth: () => store.countPendingWork(clock.now()), instancesByStatus: () => store.countInstancesByStatus() },
       config.provider,
@@ -75,6 +85,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const limiterBackend = await openLimiterBackend(config, {
       logger,
       onFallback: (backend) => metrics.rateLimitFallbacks.inc({ backend }),
+      onCircuit: (backend, open) => metrics.rateLimitStoreUp.set({ backend }, open ? 0 : 1),
     });
     // After the API: no request can still be counting against it.
     opened.push(() => limiterBackend.close());
@@ -95,6 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger: logger.child({ component: 'reconciler' }),
       owner: replicaId,
       ...config.reconciler,
+      operationRetentionMs: config.retention.operationsMs,
       onOutcome: (action, outcome) => metrics.reconcileOutcomes.inc({ action, outcome }),
       onOperationsFinished: (operations) => metrics.observeFinishedOperations(operations),
       imageFor: (templateId: string) => {
@@ -110,12 +122,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       tiers: config.tiers,
       defaultTier: config.defaultTier,
       authenticator: new Authenticator(store, clock, config.credentialCacheMs),
+      authFailures: new AuthFailureGuard(config.http.authFailuresPerMinute, limiterBackend.factory),
       limiter: new RequestLimiter(limiterBackend.factory),
       clock,
       compat: config.compat,
+      idempotencyKeyTtlMs: config.retention.idempotencyKeysMs,
       onWorkQueued: () => reconciler.wake(),
     };
-    const readiness = { store: () => store.ping(), provider: () => provider.probe() };
+    const readiness: ReadinessChecks = {
+      database: () => store.ping(),
+      ...(store.diskStatus ? { disk: () => store.diskStatus!() } : {}),
+      // Reported, never failing: while the shared store is out the API counts in memory and stays up (docs/operations.md).
+      rateLimits: async () => limiterBackend.status(),
+      provider: () => provider.probe(),
+    };
     const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, http: config.http, cors: config.cors, metrics, readiness });
     opened.push(() => app.close());
 

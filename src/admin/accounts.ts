@@ -12,6 +12,8 @@ import type { Tiers } from '../domain/tiers.js';
  */
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/** Ten years: a credential meant to outlive that should be replaced, and dates past it stop being printable. */
+const MAX_DURATION_MS = 3650 * 86_400_000;
 /** What a customer id may be: an id from the operator's own systems (a UUID, a slug, an account number). */
 const CUSTOMER_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
@@ -76,6 +78,7 @@ export function parseDuration(text: string): number {
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   const ms = Number(match[1]) * unit;
   if (ms <= 0) throw invalidRequest('a duration must be positive');
+  if (ms > MAX_DURATION_MS) throw invalidRequest(`"${text}" is too long: at most 3650d (ten years)`);
   return ms;
 }
 

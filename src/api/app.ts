@@ -16,7 +16,7 @@ import { registerErrorHandling } from './error-handling.js';
 import { OneLinePerRequest, RequestLines } from './request-log.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerAccessControl } from './access-control.js';
-import { AuthFailureGuard, registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
+import { registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
 import { registerAdminListInstances } from './routes/admin-list-instances.js';
 import { registerCreateInstance } from './routes/create-instance.js';
 import { registerDeleteInstance, registerGetInstance } from './routes/instance-by-id.js';
@@ -71,7 +71,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   registerBodyParsing(app);
   // Before access control: a CORS preflight is answered without credentials, and hostile targets never reach auth.
   registerSecurity(app, options.http, options.cors);
-  registerAccessControl(app, services, options.metrics, new AuthFailureGuard(options.http.authFailuresPerMinute));
+  registerAccessControl(app, services, options.metrics);
   registerOperability(app, options.readiness, options.metrics);
 
   await app.register(

@@ -57,7 +57,7 @@ function requestIdOf(request: FastifyRequest): string | undefined {
  * The claim a request makes, or undefined when it names no key. The hash covers the method, the route, its path
  * parameters and the body, so the same key on another instance or with another template is a mismatch.
  */
-export function idempotencyClaimOf(request: FastifyRequest, userId: string, now: number): IdempotencyClaim | undefined {
+export function idempotencyClaimOf(request: FastifyRequest, userId: string, now: number, ttlMs: number): IdempotencyClaim | undefined {
   const fromHeader = headerKey(request);
   const fromQuery = requestIdOf(request);
   if (fromHeader !== undefined && fromQuery !== undefined && fromHeader !== fromQuery) {
@@ -66,7 +66,7 @@ export function idempotencyClaimOf(request: FastifyRequest, userId: string, now:
   const key = fromHeader ?? fromQuery;
   if (key === undefined) return undefined;
   const requestHash = canonicalHash([request.method, request.routeOptions.url ?? request.url, request.params, request.body]);
-  return { userId, key, requestHash, now };
+  return { userId, key, requestHash, now, expiresAt: now + ttlMs };
 }
 
 /** The claim with the answer a route gives for an outcome, for the store to keep alongside the change. */

@@ -2,20 +2,21 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import type { Tier } from '../domain/tiers.js';
 import { memoryLimiterFactory, type LimiterFactory } from './request-limiter.js';
+import { Circuit, SharedLimiter } from './shared-limiter.js';
 
 /*
  * Where the rate limiter keeps its counts. One replica can count in memory; several must share the counts, or a
  * user's 60 requests a minute become 60 per replica. Redis when GALE_REDIS_URL is set, else the PostgreSQL the
  * store already uses, else memory.
  *
- * A limiter outage must not take the API down: each shared limiter is insured by an in-memory one
- * (rate-limiter-flexible's insuranceLimiter) that counts requests on this replica alone while the shared store does
- * not answer, and a warning is logged. While it lasts a user may get up to N x the allowance across N replicas;
- * refusing every request instead would turn a limiter outage into an API outage.
+ * A limiter outage must not take the API down, nor slow it: each backend has a circuit (shared-limiter.ts) that, at
+ * the first failure or timeout, has every limiter count on this replica alone, in memory, at once, and a warning is
+ * logged; a probe in the background closes it when the store answers again. While it lasts a user may get up to N x
+ * the allowance across N replicas; refusing every request instead would turn a limiter outage into an API outage.
  */
 
 export type LimiterBackendName = 'redis' | 'postgres' | 'memory';
@@ -23,6 +24,8 @@ export type LimiterBackendName = 'redis' | 'postgres' | 'memory';
 export interface LimiterBackend {
   readonly name: LimiterBackendName;
   readonly factory: LimiterFactory;
+  /** For /readyz: 'ok (redis)', or 'degraded: …' while counts fall back to this replica's memory. */
+  status(): string;
   /** Ends the backend's own connections; the limiters must not be used afterwards. */
   close(): Promise<void>;
 }
@@ -31,6 +34,8 @@ export interface LimiterBackendOptions {
   logger: Logger;
   /** Called for every request counted in memory because the shared store did not answer (for a metric). */
   onFallback?: (backend: LimiterBackendName) => void;
+  /** Called when the backend's circuit opens (counting falls back to memory) or closes. */
+  onCircuit?: (backend: LimiterBackendName, open: boolean) => void;
 }
 
 /** The table rate-limiter-flexible's PostgreSQL limiter keeps its counts in; every tier shares it, keys are prefixed. */
@@ -38,13 +43,15 @@ export const RATE_LIMIT_TABLE = 'gale_rate_limits';
 // A slow answer from the shared store costs every request that long: past this, the request is counted in memory.
 const STORE_TIMEOUT_MS = 1000;
 const WARN_EVERY_MS = 60_000;
+/** How often an open circuit asks the store whether it answers again: the most a hung store costs is one timeout per this. */
+const PROBE_INTERVAL_MS = 2000;
 
 type LimiterConfig = Pick<Config, 'redisUrl' | 'databaseUrl' | 'databaseSchema'>;
 
 export async function openLimiterBackend(config: LimiterConfig, options: LimiterBackendOptions): Promise<LimiterBackend> {
   if (config.redisUrl) return openRedisBackend(config.redisUrl, options);
   if (config.databaseUrl) return openPostgresBackend(config.databaseUrl, config.databaseSchema, options);
-  return { name: 'memory', factory: memoryLimiterFactory, close: async () => undefined };
+  return { name: 'memory', factory: memoryLimiterFactory, status: () => 'ok (memory: this replica alone)', close: async () => undefined };
 }
 
 /** Logs the first of a run of failures at once and the rest at most once a minute, so an outage cannot flood the log. */
@@ -63,36 +70,28 @@ function throttledWarning(logger: Logger, message: string): (fields?: Record<str
   };
 }
 
-/** The in-memory stand-in: the same window and allowance, and it reports each request it has to count. */
-class FallbackLimiter extends RateLimiterMemory {
-  constructor(tier: Tier, private readonly onUse: () => void) {
-    super(limiterShape(tier));
-  }
-
-  override consume(key: string | number, pointsToConsume?: number, options?: Record<string, unknown>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.consume(key, pointsToConsume, options);
-  }
-}
-
-/** The semantics every backend keeps: requestsPerMinute points per 60 s window, counted per tier. */
-function limiterShape(tier: Tier): { keyPrefix: string; points: number; duration: number } {
-  return { keyPrefix: `gale-rl-${tier.name}`, points: tier.requestsPerMinute, duration: 60 };
-}
-
 /**
- * Shared options: the in-memory insurance, and an in-memory block once a user is over the allowance, so that a
- * client hammering through a 429 is refused by this replica until the window ends without asking the store each time.
+ * The semantics every backend keeps: requestsPerMinute points per 60 s window, counted per tier; and an in-memory
+ * block once a user is over the allowance, so that a client hammering through a 429 is refused by this replica until
+ * the window ends without asking the store each time.
  */
-function sharedOptions(tier: Tier, name: LimiterBackendName, options: LimiterBackendOptions, warn: () => void) {
-  return {
-    ...limiterShape(tier),
-    inMemoryBlockOnConsumed: tier.requestsPerMinute + 1,
-    insuranceLimiter: new FallbackLimiter(tier, () => {
-      warn();
-      options.onFallback?.(name);
-    }),
-  };
+function sharedShape(tier: Tier) {
+  return { keyPrefix: `gale-rl-${tier.name}`, points: tier.requestsPerMinute, duration: 60, inMemoryBlockOnConsumed: tier.requestsPerMinute + 1 };
+}
+
+/** The circuit of a backend, which logs when it opens and closes, and the fallback count that goes with it. */
+function circuitFor(name: LimiterBackendName, logger: Logger, options: LimiterBackendOptions, probe: () => Promise<void>) {
+  const circuit = new Circuit({
+    probe,
+    probeIntervalMs: PROBE_INTERVAL_MS,
+    onChange: (open, reason) => {
+      if (open) logger.warn({ reason }, `${name} did not answer the rate limiter; counting in this replica's memory until it does`);
+      else logger.info(`${name} answers the rate limiter again; limits are shared across replicas again`);
+      options.onCircuit?.(name, open);
+    },
+  });
+  const status = () => (circuit.open ? `degraded: ${name} is not answering (${circuit.why}); counting in this replica's memory` : `ok (${name})`);
+  return { circuit, status, onFallback: () => options.onFallback?.(name) };
 }
 
 async function openRedisBackend(url: string, options: LimiterBackendOptions): Promise<LimiterBackend> {
@@ -108,7 +107,9 @@ async function openRedisBackend(url: string, options: LimiterBackendOptions): Pr
     retryStrategy: (times) => Math.min(times * 200, 5000),
   });
   const connectionError = throttledWarning(logger, 'Redis for rate limits is unreachable; retrying');
-  const fallback = throttledWarning(logger, 'Redis did not answer; counting rate limits in this replica\'s memory until it does');
+  const { circuit, status, onFallback } = circuitFor('redis', logger, options, async () => {
+    await client.ping();
+  });
   let lost = false;
   client.on('error', (error: Error) => {
     lost = true;
@@ -120,15 +121,20 @@ async function openRedisBackend(url: string, options: LimiterBackendOptions): Pr
     if (lost) logger.info('Redis for rate limits is reachable again; limits are shared across replicas again');
     lost = false;
   });
-  await firstConnection(client, 3000).catch((error: unknown) => {
-    logger.warn({ err: error }, 'Redis for rate limits not reachable at start; serving with in-memory limits until it is');
-  });
+  await firstConnection(client, 3000).then(
+    () => options.onCircuit?.('redis', false),
+    (error: unknown) => {
+      logger.warn({ err: error }, 'Redis for rate limits not reachable at start; serving with in-memory limits until it is');
+      circuit.trip(error);
+    },
+  );
 
   return {
     name: 'redis',
-    factory: (tier) =>
-      new RateLimiterRedis({ ...sharedOptions(tier, 'redis', options, () => fallback()), storeClient: client, rejectIfRedisNotReady: true }),
+    factory: (tier) => new SharedLimiter(new RateLimiterRedis({ ...sharedShape(tier), storeClient: client, rejectIfRedisNotReady: true }), circuit, onFallback),
+    status,
     async close() {
+      circuit.close();
       // quit waits for replies to commands already sent; without a connection there is nothing to wait for.
       if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
       else client.disconnect();
@@ -162,8 +168,10 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
     query_timeout: STORE_TIMEOUT_MS * 2,
     idleTimeoutMillis: 10_000,
   });
-  const poolError = throttledWarning(logger, 'an idle PostgreSQL connection of the rate limiter failed; it is replaced on next use');
+  const poolError = throttledWarning(logger, 'a PostgreSQL connection of the rate limiter failed; it is replaced on next use');
+  // Idle connections report on the pool, lent-out ones on the client: unheard, either would end the process.
   pool.on('error', (error: Error) => poolError({ reason: error.message }));
+  pool.on('connect', (client) => client.on('error', (error: Error) => poolError({ reason: error.message })));
   try {
     await createTable(pool, schema);
   } catch (error) {
@@ -171,21 +179,34 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot create the rate-limit table ${schema ? `${schema}.` : ''}${RATE_LIMIT_TABLE} in PostgreSQL: ${reason}`, { cause: error });
   }
-  const fallback = throttledWarning(logger, 'PostgreSQL did not answer the rate limiter; counting in this replica\'s memory until it does');
+  const table = schema ? `"${schema}"."${RATE_LIMIT_TABLE}"` : `"${RATE_LIMIT_TABLE}"`;
+  // The probe reads the table itself: the server answering is not enough if the table cannot be used.
+  const { circuit, status, onFallback } = circuitFor('postgres', logger, options, async () => {
+    await pool.query(`select 1 from ${table} limit 1`);
+  });
+  options.onCircuit?.('postgres', false);
 
   return {
     name: 'postgres',
     factory: (tier) =>
-      new RateLimiterPostgres({
-        ...sharedOptions(tier, 'postgres', options, () => fallback()),
-        storeClient: pool,
-        storeType: 'pool',
-        tableName: RATE_LIMIT_TABLE,
-        schemaName: schema || undefined,
-        // Created above, once, under a lock: see createTable.
-        tableCreated: true,
-      }),
-    close: () => pool.end(),
+      new SharedLimiter(
+        new RateLimiterPostgres({
+          ...sharedShape(tier),
+          storeClient: pool,
+          storeType: 'pool',
+          tableName: RATE_LIMIT_TABLE,
+          schemaName: schema || undefined,
+          // Created above, once, under a lock: see createTable.
+          tableCreated: true,
+        }),
+        circuit,
+        onFallback,
+      ),
+    status,
+    close: async () => {
+      circuit.close();
+      await pool.end();
+    },
   };
 }
 

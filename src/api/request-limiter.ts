@@ -1,6 +1,7 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { GaleError } from '../domain/errors.js';
 import type { Tier } from '../domain/tiers.js';
+import type { Limiter } from './shared-limiter.js';
 
 export interface LimitState {
   limit: number;
@@ -10,7 +11,7 @@ export interface LimitState {
 }
 
 /** Makes the limiter for one tier; the composition root picks the backing store (memory, Redis, PostgreSQL). */
-export type LimiterFactory = (tier: Tier) => RateLimiterAbstract;
+export type LimiterFactory = (tier: Tier) => Limiter;
 
 export const memoryLimiterFactory: LimiterFactory = (tier) =>
   new RateLimiterMemory({ keyPrefix: `gale-rl-${tier.name}`, points: tier.requestsPerMinute, duration: 60 });
@@ -21,7 +22,7 @@ export const memoryLimiterFactory: LimiterFactory = (tier) =>
  * whose window starts at a user's first request, so that users' refills are spread out.
  */
 export class RequestLimiter {
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly limiters = new Map<string, Limiter>();
 
   constructor(private readonly factory: LimiterFactory = memoryLimiterFactory) {}
 
@@ -39,7 +40,7 @@ export class RequestLimiter {
     }
   }
 
-  private limiterFor(tier: Tier): RateLimiterAbstract {
+  private limiterFor(tier: Tier): Limiter {
     let limiter = this.limiters.get(tier.name);
     if (!limiter || limiter.points !== tier.requestsPerMinute) {
       limiter = this.factory(tier);

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { GaleError, invalidRequest } from '../domain/errors.js';
+import { invalidRequest } from '../domain/errors.js';
 import { envelope, sendError, type ApiErrorCode } from './error-envelope.js';
 import type { RequestLines } from './request-log.js';
 import type { GaleApp } from './services.js';
@@ -22,6 +21,8 @@ export interface HttpSettings {
   maxHeaderBytes: number;
   hstsMaxAgeSeconds: number;
   authFailuresPerMinute: number;
+  /** Whether X-Forwarded-For names the client (Fastify's trustProxy): false, a hop count, or the proxies' addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
 }
 
 export interface CorsSettings {
@@ -56,6 +57,9 @@ function fixedHeaders(http: HttpSettings): Record<string, string> {
 export function serverOptions(http: HttpSettings, requestLines: RequestLines) {
   const fixed = fixedHeaders(http);
   return {
+    // Only behind proxies the operator names: otherwise a client could pick its own address by sending the header.
+    // A hop count trusts that many proxies nearest to Gale, as Fastify does with a number.
+    trustProxy: typeof http.trustProxy === 'number' ? trustHops(http.trustProxy) : http.trustProxy,
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
     // Socket inactivity: longer than a kept-alive connection may idle, so that keepAliveTimeoutMs is what applies.
@@ -80,6 +84,10 @@ export function serverOptions(http: HttpSettings, requestLines: RequestLines) {
       requestLines.completed(request, reply);
     },
   };
+}
+
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 /**
@@ -134,6 +142,10 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void 
 /** Security headers on every answer, CORS when configured, and no control characters in request targets. */
 export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSettings): void {
   app.server.maxConnections = http.maxConnections > 0 ? http.maxConnections : Infinity;
+  // A client may close its sending side once its request is out (HTTP allows it; `nc -N` does it). Node's default is to
+  // close the connection at once then, dropping the answer of any request not answered yet; this way the answer under
+  // way is sent first, then the connection closed.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // Node hands CONNECT (proxy tunnels) to this event and, with no listener, drops the connection unanswered.
   app.server.on('connect', (_request: unknown, socket: Socket) => {
     socket.end(rawEnvelope('Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported: Gale is not a proxy'));
@@ -176,29 +188,4 @@ export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSet
     setTimeout(() => app.server.closeAllConnections(), http.requestTimeoutMs).unref();
     done();
   });
-}
-
-/**
- * Failed authentications per client address: past the allowance, every attempt to authenticate from that address
- * answers 429 until the minute is over, right credentials included, so that keys cannot be guessed at any speed
- * worth trying. Successful attempts cost nothing. Kept per replica, in memory: N replicas allow N times as many.
- */
-export class AuthFailureGuard {
-  private readonly failures: RateLimiterMemory;
-
-  constructor(private readonly perMinute: number) {
-    this.failures = new RateLimiterMemory({ keyPrefix: 'gale-auth-failures', points: perMinute, duration: 60 });
-  }
-
-  /** Throws rate_limited (with the seconds to wait) when the address has used up its failures. */
-  async check(address: string): Promise<void> {
-    const state = await this.failures.get(address);
-    if (!state || state.consumedPoints < this.perMinute) return;
-    const seconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
-    throw new GaleError('rate_limited', `too many failed authentications from this address; retry in ${seconds} s`, { retryAfterSeconds: seconds });
-  }
-
-  async recordFailure(address: string): Promise<void> {
-    await this.failures.penalty(address, 1);
-  }
 }

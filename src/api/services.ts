@@ -4,6 +4,7 @@ import type { CatalogIndex } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import type { InstanceStore, UserStore } from '../domain/store.js';
 import type { Tier, Tiers } from '../domain/tiers.js';
+import type { AuthFailureGuard } from './auth-failures.js';
 import type { Authenticator, Principal } from './authenticator.js';
 import type { RequestLimiter } from './request-limiter.js';
 
@@ -14,8 +15,12 @@ export interface ApiServices {
   tiers: Tiers;
   defaultTier: string;
   authenticator: Authenticator;
+  /** Counts failed authentications and turns those past the allowance into 429s. */
+  authFailures: AuthFailureGuard;
   limiter: RequestLimiter;
   clock: Clock;
+  /** How long an Idempotency-Key is remembered (config retention.idempotencyKeysMs). */
+  idempotencyKeyTtlMs: number;
   /** Byte-exact answers for operators who need the spec's literal text (config `compat`). */
   compat: { emptyAccepted: boolean };
   /** Tells the reconciler that there is new work, so it need not wait for its next poll. */

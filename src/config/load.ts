@@ -12,6 +12,7 @@ export function defaultConfig(): Config {
     databaseUrl: '',
     databaseSchema: '',
     redisUrl: '',
+    store: { poolSize: 10, queryTimeoutMs: 5_000, connectTimeoutMs: 2_000, startupTimeoutMs: 60_000 },
     provider: 'simulator',
     simulator: { delayMs: 2000 },
     bootstrap: true,
@@ -30,7 +31,9 @@ export function defaultConfig(): Config {
       maxHeaderBytes: 16 * 1024,
       hstsMaxAgeSeconds: 0,
       authFailuresPerMinute: 20,
+      trustProxy: false,
     },
+    retention: { operationsMs: 7 * 86_400_000, idempotencyKeysMs: 86_400_000 },
     compat: { emptyAccepted: false },
     cors: { origins: [] },
     docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
@@ -99,7 +102,7 @@ function merge(base: Config, over: ConfigOverrides): Config {
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
     const current = out[key];
-    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors', 'compat'].includes(key);
+    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors', 'compat', 'store', 'retention'].includes(key);
     out[key] = isSection && current && typeof current === 'object' ? { ...current, ...(value as object) } : value;
   }
   return out as Config;
@@ -116,6 +119,15 @@ export function loadConfig(options: { env?: Env; flags?: ConfigOverrides } = {})
   return validateConfig(config);
 }
 
+function isUrlOf(text: string, protocols: readonly string[]): boolean {
+  try {
+    const url = new URL(text);
+    return protocols.includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export function validateConfig(config: Config): Config {
   const errors = [...Value.Errors(ConfigSchema, config)];
   if (errors.length > 0) {
@@ -128,6 +140,15 @@ export function validateConfig(config: Config): Config {
   }
   for (const [key, tier] of Object.entries(config.tiers)) {
     if (tier.name !== key) throw new ConfigError(`tier "${key}" has name "${tier.name}"; they must be equal`);
+  }
+  for (const [setting, variable, protocols] of [
+    ['databaseUrl', 'GALE_DATABASE_URL', ['postgres:', 'postgresql:']],
+    ['redisUrl', 'GALE_REDIS_URL', ['redis:', 'rediss:']],
+  ] as const) {
+    const url = config[setting];
+    if (url !== '' && !isUrlOf(url, protocols)) {
+      throw new ConfigError(`${setting} (${variable}) must be a ${protocols[0]}//… URL, e.g. ${protocols[0]}//user:password@host:port/…; got something else`);
+    }
   }
   return config;
 }

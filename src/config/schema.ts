@@ -1,12 +1,15 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
-const MachineTypeSchema = Type.Object({
+/** Every object of the configuration refuses keys it does not know: a misspelt setting ("simulater") must not be ignored. */
+const Section = <T extends TProperties>(properties: T) => Type.Object(properties, { additionalProperties: false });
+
+const MachineTypeSchema = Section({
   name: Type.String({ minLength: 1 }),
   vcpus: Type.Integer({ minimum: 1 }),
   memoryMb: Type.Integer({ minimum: 1 }),
 });
 
-const TemplateSchema = Type.Object({
+const TemplateSchema = Section({
   id: Type.String({ minLength: 1, pattern: '^[a-z0-9][a-z0-9-]*$' }),
   name: Type.String(),
   description: Type.String(),
@@ -18,7 +21,7 @@ const TemplateSchema = Type.Object({
   providerImages: Type.Record(Type.String(), Type.String()),
 });
 
-const TierSchema = Type.Object({
+const TierSchema = Section({
   name: Type.String({ minLength: 1 }),
   requestsPerMinute: Type.Integer({ minimum: 1 }),
   maxInstances: Type.Integer({ minimum: 0 }),
@@ -27,7 +30,7 @@ const TierSchema = Type.Object({
 });
 
 /** Every setting of Gale. docs/configuration.md documents each one; keep the two together. */
-export const ConfigSchema = Type.Object({
+export const ConfigSchema = Section({
   host: Type.String(),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   dataDir: Type.String({ minLength: 1 }),
@@ -35,10 +38,22 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.String(),
   /** PostgreSQL schema to keep Gale's tables in (created if missing); empty means the server's default (public). */
   databaseSchema: Type.String({ pattern: '^$|^[a-z_][a-z0-9_]{0,62}$' }),
+  /** How the store treats a slow, hung or absent database (docs/configuration.md). */
+  store: Section({
+    /** PostgreSQL: connections in the pool. */
+    poolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+    /** PostgreSQL: the server cancels a statement that runs longer (statement_timeout); one whose answer never comes
+     * (a hung server) fails on the client a second later. */
+    queryTimeoutMs: Type.Integer({ minimum: 100 }),
+    /** PostgreSQL: the longest wait for a connection, from the pool or newly opened. */
+    connectTimeoutMs: Type.Integer({ minimum: 100 }),
+    /** How long start-up waits for the database to answer, retrying with backoff; 0 tries once. */
+    startupTimeoutMs: Type.Integer({ minimum: 0 }),
+  }),
   /** redis://… shares rate-limit state between replicas. */
   redisUrl: Type.String(),
   provider: Type.String({ minLength: 1 }),
-  simulator: Type.Object({ delayMs: Type.Integer({ minimum: 0 }) }),
+  simulator: Section({ delayMs: Type.Integer({ minimum: 0 }) }),
   bootstrap: Type.Boolean(),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   /** How long a verified credential is trusted without asking the store: the bound on revocation delay. */
@@ -46,12 +61,12 @@ export const ConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024 }),
   defaultTier: Type.String(),
   tiers: Type.Record(Type.String(), TierSchema),
-  catalog: Type.Object({
-    regions: Type.Array(Type.Object({ name: Type.String(), zones: Type.Array(Type.String()) })),
+  catalog: Section({
+    regions: Type.Array(Section({ name: Type.String(), zones: Type.Array(Type.String()) })),
     machineTypes: Type.Array(MachineTypeSchema),
     templates: Type.Array(TemplateSchema),
   }),
-  reconciler: Type.Object({
+  reconciler: Section({
     pollIntervalMs: Type.Integer({ minimum: 10 }),
     leaseMs: Type.Integer({ minimum: 1000 }),
     concurrency: Type.Integer({ minimum: 1, maximum: 256 }),
@@ -63,7 +78,7 @@ export const ConfigSchema = Type.Object({
     transitionDeadlineMs: Type.Integer({ minimum: 1000 }),
   }),
   /** Limits on connections and slow clients, and the security headers (src/api/security.ts). */
-  http: Type.Object({
+  http: Section({
     /** Connections open at once; more are closed on accept. 0: no limit. */
     maxConnections: Type.Integer({ minimum: 0 }),
     /** Time to receive a request's headers (slowloris); Node answers 408 and closes. At most requestTimeoutMs. */
@@ -76,17 +91,27 @@ export const ConfigSchema = Type.Object({
     maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 }),
     /** Strict-Transport-Security max-age; 0 sends no such header (set it when Gale is served over HTTPS). */
     hstsMaxAgeSeconds: Type.Integer({ minimum: 0 }),
-    /** Failed authentications a client address may make a minute before its attempts answer 429. */
+    /** Failed authentications a client address, or a credential, may have a minute before further failures answer 429. */
     authFailuresPerMinute: Type.Integer({ minimum: 1 }),
+    /**
+     * Whether X-Forwarded-For names the client, as Fastify's trustProxy: false (the default: the peer address is the
+     * client), a number of proxy hops to trust, or the proxies' addresses and CIDRs.
+     */
+    trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.Array(Type.String({ minLength: 1 }))]),
+  }),
+  /** How long history is kept: finished operations, and the answers kept for Idempotency-Keys. */
+  retention: Section({
+    operationsMs: Type.Integer({ minimum: 60_000 }),
+    idempotencyKeysMs: Type.Integer({ minimum: 60_000 }),
   }),
   /** Answers kept as the spec's text has them, for operators who need them byte for byte. */
-  compat: Type.Object({
+  compat: Section({
     /** Power operations answer 202 with an empty body, as the spec's text says, instead of the accepted operation. */
     emptyAccepted: Type.Boolean(),
   }),
   /** Cross-origin requests from browsers: off unless origins are listed ("*" allows any). */
-  cors: Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }),
-  docker: Type.Object({
+  cors: Section({ origins: Type.Array(Type.String({ minLength: 1 })) }),
+  docker: Section({
     /** Zone (or "*") -> Docker endpoint: a unix socket path or tcp://host:port. */
     endpoints: Type.Record(Type.String(), Type.String()),
     publishHost: Type.String(),

@@ -7,7 +7,7 @@ import { GaleError } from './errors.js';
  * "changed but no key" and "key but not changed" cannot exist, whatever crashes.
  */
 
-/** How long a key is remembered, as Stripe does; a repeat after it is a new request. */
+/** How long a key is remembered by default, as Stripe does; a repeat after it is a new request. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** 1-64 printable ASCII characters (space to tilde): fits a header and an index, and any client's UUIDs or ULIDs. */
@@ -33,6 +33,8 @@ export interface IdempotencyClaim {
   /** Digest of method, route, path parameters and body: a repeat must carry the same. */
   requestHash: string;
   now: number;
+  /** When the key is forgotten (now + the configured retention, 24 h by default). */
+  expiresAt: number;
 }
 
 /** A claim plus the answer to keep, made from the change's own outcome inside its transaction. */

@@ -53,6 +53,20 @@ export class PermanentProviderError extends Error {
 }
 
 /**
+ * A readiness check that failed. Its message is for /readyz, which anyone may read, and never names an address or a
+ * credential; `detail` is for the operator's log and may.
+ */
+export class DependencyCheckFailure extends Error {
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+    this.name = 'DependencyCheckFailure';
+  }
+}
+
+/**
  * The one small interface every backend implements. Every method is idempotent and keyed by instance id,
  * so that a reconciler that crashed half-way can simply call it again.
  */

@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import type { IdRange } from './provider.js';
 import type { IdempotentWrite } from './idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, PowerOperation } from './instance.js';
@@ -109,10 +110,15 @@ export interface InstanceStore {
   countInstancesByStatus(): Promise<Array<{ status: string; count: number }>>;
 }
 
-/** Idempotency keys are written by the guarded changes above; expired ones are removed a batch at a time. */
-export interface IdempotencyStore {
+/**
+ * History that is kept for a while and then pruned, a batch at a time (the reconciler's janitor): idempotency keys,
+ * written by the guarded changes above, and finished operations.
+ */
+export interface HistoryStore {
   /** Deletes up to limit keys expired at now; returns how many. */
   purgeExpiredIdempotencyKeys(now: number, limit: number): Promise<number>;
+  /** Deletes up to limit operations that finished before the given time, oldest first; returns how many. */
+  pruneOperations(finishedBefore: number, limit: number): Promise<number>;
 }
 
 export interface Operation {
@@ -169,6 +175,8 @@ export interface WorkStore {
   claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]>;
   /** Extends the leases owner still holds; returns the ids it no longer holds. */
   renewLeases(ids: string[], owner: string, until: number): Promise<string[]>;
+  /** Gives back every lease owner holds (a replica shutting down), so that others claim the work at once; returns how many. */
+  releaseLeases(owner: string): Promise<number>;
   /** Shows a step under way (PROVISIONING, STAGING, STOPPING) and facts learnt on the way. */
   recordProgress(id: string, owner: string, patch: { status?: InstanceStatus; provisioned?: boolean }): Promise<void>;
   /**
@@ -225,11 +233,21 @@ export interface SimulatorStore {
   listMachines(range?: IdRange): Promise<SimulatedMachine[]>;
 }
 
-export interface Store extends UserStore, InstanceStore, IdempotencyStore, WorkStore, SimulatorStore {
+export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, SimulatorStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * The clock every user of this store should read, when it has one of its own: PostgreSQL's server clock (corrected
+   * local time), so that replicas judge leases and due times alike however their own clocks drift.
+   */
+  readonly clock?: Clock;
   /** A random id made once per database; providers label what they create with it, so two Gale installations never touch each other's machines. */
   installationId(): Promise<string>;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
+  /**
+   * SQLite only (the data disk is Gale's own): how the disk stands, e.g. "ok, 812 MB free"; throws while writes fail
+   * for space, until a write succeeds again.
+   */
+  diskStatus?(): Promise<string>;
   close(): Promise<void>;
 }

@@ -30,6 +30,8 @@ export class GaleMetrics {
   readonly quotaRejections: Counter<'tier'>;
   readonly reconcileOutcomes: Counter<'action' | 'outcome'>;
   readonly rateLimitFallbacks: Counter<'backend'>;
+  /** 1 while the shared rate-limit store answers, 0 while its circuit is open and counts fall back to memory. */
+  readonly rateLimitStoreUp: Gauge<'backend'>;
   private readonly operationDuration: Histogram<'kind' | 'provider' | 'outcome'>;
 
   constructor(sources: MetricSources, private readonly providerName: string) {
@@ -68,6 +70,12 @@ export class GaleMetrics {
     this.rateLimitFallbacks = new Counter({
       name: 'gale_rate_limit_fallbacks_total',
       help: 'Requests counted in this replica\'s memory because the shared rate-limit store (Redis, PostgreSQL) did not answer',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.rateLimitStoreUp = new Gauge({
+      name: 'gale_rate_limit_store_up',
+      help: 'Whether the shared rate-limit store (Redis, PostgreSQL) answers: 0 while this replica counts in its own memory instead',
       labelNames: ['backend'],
       registers,
     });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider } from '../domain/provider.js';
-import type { FinishedOperation, WorkStore } from '../domain/store.js';
+import type { FinishedOperation, HistoryStore, WorkStore } from '../domain/store.js';
 import type { Outcome } from './reconcile-instance.js';
 
 /** What a claim was for, told from the intent it was claimed with; a label for metrics. */
@@ -13,7 +13,7 @@ export interface BackoffPolicy {
 }
 
 export interface ReconcilerOptions {
-  store: WorkStore;
+  store: WorkStore & HistoryStore;
   provider: Provider;
   clock: Clock;
   logger: Logger;
@@ -34,6 +34,12 @@ export interface ReconcilerOptions {
   resyncShare?: number;
   /** Handed to provider.stop: how long a guest may take to shut down before it is forced. */
   stopGraceMs?: number;
+  /** How long stop() waits for work under way before giving its leases back (a SIGTERM must end within seconds). */
+  shutdownWaitMs?: number;
+  /** Finished operations older than this are pruned (config retention.operationsMs); expired idempotency keys too. */
+  operationRetentionMs?: number;
+  /** How often the pruning runs. */
+  pruneIntervalMs?: number;
   backoff?: BackoffPolicy;
   /** Retry delay while a machine is mid-transition under someone else's hand; not a failure, so not backed off. */
   waitRetryMs?: number;
@@ -72,6 +78,9 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     resyncIntervalMs: o.resyncIntervalMs ?? 15_000,
     resyncShare: o.resyncShare ?? 0.02,
     stopGraceMs: o.stopGraceMs ?? 60_000,
+    shutdownWaitMs: o.shutdownWaitMs ?? 3_000,
+    operationRetentionMs: o.operationRetentionMs ?? 7 * 86_400_000,
+    pruneIntervalMs: o.pruneIntervalMs ?? 60_000,
     backoff: o.backoff ?? { baseMs: 500, maxMs: 60_000 },
     waitRetryMs: o.waitRetryMs ?? 500,
     maxSteps: o.maxSteps ?? 8,

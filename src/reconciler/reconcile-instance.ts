@@ -69,10 +69,18 @@ export function observedStateOf(observation: Observation | null): ObservedState 
  * so that a run that died anywhere is finished by the next one from whatever it finds. The lease is checked before
  * every write and every provider change, so that nothing is done for an instance another replica may now hold.
  */
-export async function reconcileInstance(deps: Deps, record: ClaimedInstance, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+export async function reconcileInstance(
+  deps: Deps,
+  record: ClaimedInstance,
+  signal: AbortSignal,
+  logger: Logger,
+  leaseHeld: () => boolean = () => true,
+): Promise<Outcome> {
   const log = logger.child({ instanceId: record.id });
+  // Before every write and provider change: the lease may have been lost (renewal failed) or may have run out while
+  // this process was not running at all (a pause longer than the lease), which no renewal has had the chance to see.
   const guard = (): void => {
-    if (signal.aborted) throw new LeaseLostError(record.id);
+    if (signal.aborted || !leaseHeld()) throw new LeaseLostError(record.id);
   };
   const deleted = record.deletedAt !== null;
   const attemptStart = deps.clock.now();
@@ -86,7 +94,7 @@ export async function reconcileInstance(deps: Deps, record: ClaimedInstance, sig
     const provider = boundedProvider(deps.provider, deps.clock, until, signal, () => new LeaseLostError(record.id));
     return await drive({ ...deps, provider }, record, guard, log, overdue);
   } catch (error) {
-    if (error instanceof LeaseLostError || signal.aborted) {
+    if (error instanceof LeaseLostError || signal.aborted || !leaseHeld()) {
       log.warn('work abandoned (lease lost, or this replica is stopping); no further writes for the instance');
       return 'lease-lost';
     }

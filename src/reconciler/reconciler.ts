@@ -11,20 +11,35 @@ export interface Reconciler {
   /** New work is due (an API write): claim now instead of at the next poll. */
   wake(): void;
   /**
-   * Stops claiming and waits for work under way, at most waitMs (default leaseMs). Work still unfinished then is
-   * abandoned without another write: its lease runs out and it is retried, exactly as after a crash.
+   * Stops claiming and waits for work under way, at most waitMs (default shutdownWaitMs, 3 s). Work still unfinished
+   * then is abandoned, and every lease this replica holds is given back, so that another replica takes the work over
+   * at once instead of after the lease runs out.
    */
   stop(options?: { waitMs?: number }): Promise<void>;
   /** Claims one batch, works it to the end, returns how many instances it claimed. For tests and tools. */
   runOnce(): Promise<number>;
   /** One full comparison of provider and store now. For tests and tools; start() runs it periodically. */
   resync(): Promise<ResyncReport>;
+  /** One run of the janitor (old operations, expired idempotency keys). For tests and tools; start() runs it periodically. */
+  prune(): Promise<void>;
 }
 
 interface InFlight {
   controller: AbortController;
   done: Promise<void>;
+  /**
+   * Until when (performance.now(), a monotonic clock) the lease is surely still ours: from just before it was asked
+   * for, plus its length less a margin. A process that was paused (a GC, a stopped VM) past it must not act on the
+   * instance when it wakes, before the next renewal could tell it the lease is gone.
+   */
+  heldUntil: number;
 }
+
+const PRUNE_BATCH = 1_000;
+const PRUNE_BATCHES_PER_RUN = 10;
+
+/** Kept off the end of a lease: the time a write or a provider call may take to reach the other side. */
+const LEASE_MARGIN_SHARE = 0.2;
 
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const o = resolveOptions(options);
@@ -36,6 +51,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   let tickAgain = false;
   let pollTimer: NodeJS.Timeout | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let renewing = false;
   let resyncing: Promise<ResyncReport> | undefined;
@@ -59,8 +75,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const ids = live();
     if (renewing || ids.length === 0) return;
     renewing = true;
+    const askedAt = performance.now();
     try {
       const lost = await o.store.renewLeases(ids, o.owner, o.clock.now() + o.leaseMs);
+      const kept = new Set(ids.filter((id) => !lost.includes(id)));
+      for (const id of kept) {
+        const work = inFlight.get(id);
+        if (work) work.heldUntil = askedAt + o.leaseMs * (1 - LEASE_MARGIN_SHARE);
+      }
       for (const id of lost) {
         log.warn({ instanceId: id }, 'lease lost (expired or taken over); aborting work on the instance');
         inFlight.get(id)?.controller.abort();
@@ -81,9 +103,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
   }
 
-  function launch(record: ClaimedInstance): Promise<void> {
+  function launch(record: ClaimedInstance, claimedAt: number): Promise<void> {
     const controller = new AbortController();
-    const done = reconcileInstance(o, record, controller.signal, log)
+    const work: InFlight = { controller, done: Promise.resolve(), heldUntil: claimedAt + o.leaseMs * (1 - LEASE_MARGIN_SHARE) };
+    const leaseHeld = (): boolean => performance.now() < work.heldUntil;
+    work.done = reconcileInstance(o, record, controller.signal, log, leaseHeld)
       .then((outcome) => {
         log.debug({ instanceId: record.id, outcome }, 'claim finished');
         report(record, outcome);
@@ -98,17 +122,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         updateHeartbeat();
         if (running) wake();
       });
-    inFlight.set(record.id, { controller, done });
+    inFlight.set(record.id, work);
     updateHeartbeat();
-    return done;
+    return work.done;
   }
 
   async function claimBatch(): Promise<Promise<void>[]> {
     const free = o.concurrency - inFlight.size;
     if (free <= 0) return [];
+    const askedAt = performance.now();
     const claimed = await o.store.claimDue(o.owner, o.clock.now(), o.leaseMs, free);
     // Our own lease on work still running here can lapse and be re-granted to us; the running work keeps it.
-    return claimed.filter((record) => !inFlight.has(record.id)).map(launch);
+    return claimed.filter((record) => !inFlight.has(record.id)).map((record) => launch(record, askedAt));
   }
 
   function schedule(ms: number): void {
@@ -170,6 +195,21 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     );
   }
 
+  /**
+   * The janitor: finished operations past their retention and expired idempotency keys, a batch at a time, a few
+   * batches a run, so that a backlog is worked off over several runs instead of in one long transaction.
+   */
+  async function prune(): Promise<void> {
+    const now = o.clock.now();
+    let pruned = 0;
+    for (let batch = 0; batch < PRUNE_BATCHES_PER_RUN; batch++) {
+      const removed = (await o.store.pruneOperations(now - o.operationRetentionMs, PRUNE_BATCH)) + (await o.store.purgeExpiredIdempotencyKeys(now, PRUNE_BATCH));
+      pruned += removed;
+      if (removed === 0) break;
+    }
+    if (pruned > 0) log.debug({ pruned }, 'history pruned');
+  }
+
   function onProviderChange(instanceId: string): void {
     if (inFlight.has(instanceId)) return;
     observeOne(o, instanceId, log).catch((error: unknown) =>
@@ -186,6 +226,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       unwatch = o.provider.watch?.(onProviderChange);
       resyncLogged();
       resyncTimer = setInterval(resyncLogged, o.resyncIntervalMs);
+      pruneTimer = setInterval(() => prune().catch((error: unknown) => log.warn({ err: error }, 'pruning history failed; the next run tries again')), o.pruneIntervalMs);
+      pruneTimer.unref();
       schedule(0);
     },
 
@@ -196,9 +238,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       stopping.abort();
       clearTimeout(pollTimer);
       clearInterval(resyncTimer);
+      clearInterval(pruneTimer);
       unwatch?.();
       unwatch = undefined;
-      const waitMs = options?.waitMs ?? o.leaseMs;
+      const waitMs = options?.waitMs ?? o.shutdownWaitMs;
       // A claim in progress still launches what it claimed; wait for it so that the wait below covers that work too.
       await ticking?.catch(() => undefined);
       const pending = [...inFlight.values()].map((work) => work.done);
@@ -209,10 +252,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         bound.abort();
       }
       for (const [id, work] of inFlight) {
-        log.warn({ instanceId: id }, 'stopping with work unfinished; it is retried once its lease expires');
+        log.warn({ instanceId: id }, 'stopping with work unfinished; its lease is given back for another replica to carry it on');
         work.controller.abort();
       }
       updateHeartbeat();
+      // Aborted work writes nothing more (every write is fenced by the lease, which is no longer ours after this).
+      const released = await o.store.releaseLeases(o.owner).catch((error: unknown) => {
+        log.warn({ err: error }, 'could not give the leases back; they run out on their own');
+        return 0;
+      });
+      if (released > 0) log.info({ released }, 'leases given back');
       log.info('reconciler stopped');
     },
 
@@ -223,6 +272,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     },
 
     resync: runResync,
+    prune,
   };
 }
 

@@ -1,14 +1,13 @@
 import type { Kysely } from 'kysely';
 import { GaleError } from '../domain/errors.js';
 import {
-  IDEMPOTENCY_TTL_MS,
   IdempotentReplay,
   replayOf,
   type IdempotencyClaim,
   type IdempotentWrite,
   type StoredResponse,
 } from '../domain/idempotency.js';
-import type { IdempotencyStore } from '../domain/store.js';
+import type { HistoryStore } from '../domain/store.js';
 import { isUniqueViolation, type Db } from './db.js';
 import { statement } from './precompiled.js';
 import type { Database } from './schema.js';
@@ -100,7 +99,7 @@ export async function rememberAnswer<T>(trx: Kysely<Database>, write: Idempotent
     response_body: response.body,
     response_headers: JSON.stringify(response.headers ?? {}),
     created_at: write.now,
-    expires_at: write.now + IDEMPOTENCY_TTL_MS,
+    expires_at: write.expiresAt,
   });
 }
 
@@ -153,7 +152,7 @@ async function purgeExpired(db: Db, now: number, limit: number): Promise<number>
   return Number(result.numDeletedRows);
 }
 
-export function idempotencyStore(db: Db): IdempotencyStore {
+export function idempotencyStore(db: Db): Pick<HistoryStore, 'purgeExpiredIdempotencyKeys'> {
   return {
     purgeExpiredIdempotencyKeys: (now: number, limit: number) => purgeExpired(db, now, limit),
   };

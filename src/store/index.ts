@@ -1,6 +1,8 @@
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
 import type { PostgresStoreOptions } from './postgres.js';
+
+type PostgresTuning = Omit<PostgresStoreOptions, 'url' | 'schema' | 'clock'>;
 import { openSqliteStore } from './sqlite.js';
 
 export type { PostgresStoreOptions } from './postgres.js';
@@ -20,10 +22,12 @@ export interface StoreOptions {
   /** PostgreSQL only: the schema to keep Gale's tables in (created if missing); the search_path's first otherwise. */
   schema?: string;
   clock?: Clock;
+  /** PostgreSQL: pool size, timeouts, start-up wait and the hooks that report connection trouble. */
+  postgres?: PostgresTuning;
 }
 
 /** Opens the configured store and brings its schema up to date. */
 export function openStore(options: StoreOptions): Promise<Store> {
-  if (options.databaseUrl) return openPostgresStore({ url: options.databaseUrl, schema: options.schema, clock: options.clock });
+  if (options.databaseUrl) return openPostgresStore({ ...options.postgres, url: options.databaseUrl, schema: options.schema, clock: options.clock });
   return openSqliteStore({ dataDir: options.dataDir, clock: options.clock });
 }

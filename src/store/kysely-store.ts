@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Store } from '../domain/store.js';
 import type { Db } from './db.js';
+import { withDependencyErrors } from './dependency-errors.js';
 import { idempotencyStore } from './idempotency.js';
 import { instanceStore } from './instances.js';
-import { listOperations } from './operations.js';
+import { listOperations, pruneOperations } from './operations.js';
 import { simulatorStore } from './simulated-machines.js';
 import { userStore } from './users.js';
 import { workClaims } from './work-claims.js';
@@ -14,13 +15,14 @@ const INSTALLATION_ID_KEY = 'installation_id';
 
 /**
  * The Store both engines share: each concern lives in its own module and is assembled here. close is the
- * engine's own teardown (it knows what else it opened besides the Kysely instance).
+ * engine's own teardown (it knows what else it opened besides the Kysely instance). A failure of the database
+ * itself leaves every method as a DependencyUnavailable (dependency-errors.ts), whatever the engine.
  */
 export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
   let installationId: string | undefined;
   let closed: Promise<void> | undefined;
 
-  return {
+  return withDependencyErrors<Store>({
     dialect: db.dialect,
     ...userStore(db),
     ...instanceStore(db),
@@ -29,6 +31,7 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     ...workResults(db),
     ...simulatorStore(db),
     listOperations: (instanceId: string) => listOperations(db, instanceId),
+    pruneOperations: (finishedBefore: number, limit: number) => pruneOperations(db, finishedBefore, limit),
 
     async installationId(): Promise<string> {
       if (installationId) return installationId;
@@ -53,5 +56,5 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
       closed ??= close();
       return closed;
     },
-  };
+  });
 }

@@ -94,6 +94,20 @@ export async function listOperations(db: Db, instanceId: string): Promise<Operat
   return rows.map(toOperation);
 }
 
+/** Deletes up to limit finished operations older than finishedBefore, oldest first (index operations_finished). */
+export async function pruneOperations(db: Db, finishedBefore: number, limit: number): Promise<number> {
+  if (limit <= 0) return 0;
+  const result = await db.write((trx) =>
+    trx
+      .deleteFrom('operations')
+      .where('id', 'in', (eb) =>
+        eb.selectFrom('operations').select('id').where('finished_at', 'is not', null).where('finished_at', '<', finishedBefore).orderBy('finished_at').limit(limit),
+      )
+      .executeTakeFirst(),
+  );
+  return Number(result.numDeletedRows);
+}
+
 export function operationReader(db: Db): (id: string) => Promise<Operation | undefined> {
   const byId = precompiled(db.kysely, (id) => db.kysely.selectFrom('operations').selectAll().where('id', '=', id));
   return async (id) => {

@@ -1,13 +1,14 @@
-import { mkdir } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
 import type { Db } from './db.js';
+import { dependencyFailure } from './dependency-errors.js';
 import { acquireFileMutex } from './file-locks.js';
 import { GroupCommitter } from './group-commit.js';
 import { createKyselyStore } from './kysely-store.js';
@@ -21,6 +22,8 @@ const MEMORY = ':memory:';
 // Checkpoints run in a worker (wal-checkpointer.ts); the server's own connection only steps in past ~40 MB of log.
 const CHECKPOINT_INTERVAL_MS = 250;
 const BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000;
+// Each time the log starts over, its file is cut back to this: a burst of writes must not keep its space for ever.
+const WAL_SIZE_LIMIT_BYTES = 1024 * 1024;
 const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
 export type SqliteStoreOptions =
@@ -32,7 +35,7 @@ export type SqliteStoreOptions =
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   let filename: string;
   if ('dataDir' in options) {
-    await mkdir(options.dataDir, { recursive: true });
+    ensureDataDir(options.dataDir);
     filename = join(options.dataDir, 'gale.db');
   } else {
     filename = options.filename;
@@ -74,14 +77,110 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
 
   const writes = new GroupCommitter(kysely, mutex, () => sqlite.inTransaction);
+  const disk = new DiskWatch(sqlite, filename);
   const db: Db = {
     dialect: 'sqlite',
     kysely,
     clock: options.clock ?? systemClock,
     lockRows: false,
-    write: (fn) => writes.write(fn),
+    write: (fn) => disk.watched(() => writes.write(fn)),
   };
-  return createKyselyStore(db, teardown);
+  const store = createKyselyStore(db, teardown);
+  if (filename === MEMORY) return store;
+  // A write that succeeds says the disk has room again; only while none has, a probe write asks.
+  const probe = () => db.write((trx) => trx.updateTable('meta').set((eb) => ({ value: eb.ref('value') })).where('key', '=', 'installation_id').execute());
+  return { ...store, diskStatus: () => disk.status(probe) };
+}
+
+/**
+ * The data disk, as the writes find it. A write refused for space marks the disk full (readiness fails, naming it)
+ * and empties the write-ahead log at once, so that the space its growth took is the first to come back. The mark is
+ * cleared by a write that succeeds with room for a whole log left (the space the log just gave back is not room
+ * enough: it would fill again at once); readiness probes with such a write while it is set, so recovery needs no
+ * traffic.
+ */
+class DiskWatch {
+  private fullSince: number | undefined;
+
+  constructor(
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly filename: string,
+  ) {
+    sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  }
+
+  async watched<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      const result = await write();
+      this.fullSince = undefined;
+      return result;
+    } catch (error) {
+      if (dependencyFailure(error)?.dependency === 'disk') this.full();
+      throw error;
+    }
+  }
+
+  private full(): void {
+    if (this.fullSince !== undefined) return;
+    this.fullSince = Date.now();
+    setImmediate(() => {
+      // Not inside another batch's transaction: a checkpoint there cannot truncate.
+      if (this.sqlite.inTransaction) return;
+      try {
+        this.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Readers still on the old log, or the disk too full even for this: the next full write tries again.
+      }
+    });
+  }
+
+  async status(probe: () => Promise<unknown>): Promise<string> {
+    const free = await freeBytes(this.filename);
+    if (this.fullSince !== undefined) {
+      const since = new Date(this.fullSince).toISOString();
+      const left = free === undefined ? '' : ` (${formatBytes(free)} free)`;
+      if (free !== undefined && free < WAL_SIZE_LIMIT_BYTES) throw new Error(`full: writes fail for space since ${since}${left}`);
+      await probe().catch((error: unknown) => {
+        throw new Error(`full: writes fail for space since ${since}${left}`, { cause: error });
+      });
+    }
+    return free === undefined ? 'ok' : `ok, ${formatBytes(free)} free`;
+  }
+}
+
+async function freeBytes(filename: string): Promise<number | undefined> {
+  try {
+    const stats = await statfs(filename);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${Math.round(bytes / 1024)} KB`;
+}
+
+/**
+ * Makes the data directory (and its missing parents) one level at a time, and checks it can be written. Node's
+ * recursive mkdir loops for ever where a parent refuses children without saying so (/proc), and a directory that
+ * cannot be written would only fail later, less clearly.
+ */
+function ensureDataDir(dataDir: string): void {
+  const wanted = resolve(dataDir);
+  const missing: string[] = [];
+  for (let dir = wanted; !existsSync(dir); dir = dirname(dir)) {
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  try {
+    for (const dir of missing) mkdirSync(dir);
+    accessSync(wanted, constants.W_OK);
+  } catch (error) {
+    throw new Error(`the data directory ${wanted} (dataDir, GALE_DATA_DIR) cannot be used: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /**

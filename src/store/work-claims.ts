@@ -5,7 +5,7 @@ import { whereInIdRange, type Db } from './db.js';
 import { markOperationsStarted } from './operations.js';
 import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
 
-type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'resyncPageEnd' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
+type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'releaseLeases' | 'resyncPageEnd' | 'listForResync' | 'recordObservation' | 'markDue' | 'countPendingWork'>;
 
 /** Finding and leasing work, and the resync's view of everything. */
 export function workClaims(db: Db): ClaimSide {
@@ -54,6 +54,13 @@ export function workClaims(db: Db): ClaimSide {
       );
       const held = new Set(renewed.map((row) => row.id));
       return ids.filter((id) => !held.has(id));
+    },
+
+    async releaseLeases(owner: string): Promise<number> {
+      const result = await db.write((trx) =>
+        trx.updateTable('instances').set({ lease_owner: null, lease_until: null }).where('lease_owner', '=', owner).executeTakeFirst(),
+      );
+      return Number(result.numUpdatedRows);
     },
 
     async resyncPageEnd(after: string | undefined, size: number): Promise<string | undefined> {

@@ -108,7 +108,8 @@ describe('the Docker engine down and back', { skip, timeout: 900_000 }, () => {
     // Readiness says what is wrong; everything else answers as before.
     const ready = await call<{ error: { message: string } }>(gale.url, 'GET', '/readyz');
     assert.equal(ready.status, 503, ready.text);
-    assert.match(ready.body.error.message, /docker endpoint .* is not answering/);
+    assert.match(ready.body.error.message, /provider failed: the docker engine of zones .* is not answering/);
+    assert.doesNotMatch(ready.text, /tcp:|unix:|127\.0\.0\.1/, 'readiness, which anyone may read, names no address');
     const listed = await api<Instance[]>('GET', '/instances');
     assert.equal(listed.status, 200, listed.text);
     assert.equal(listed.body.length, 2);

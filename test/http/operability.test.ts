@@ -42,7 +42,16 @@ for (const backend of stores) {
       assert.deepEqual(health.body, { status: 'ok' });
       const ready = await call<{ status: string; checks: Record<string, string> }>(gale.url, 'GET', '/readyz');
       assert.equal(ready.status, 200, ready.text);
-      assert.deepEqual(ready.body, { status: 'ready', checks: { store: 'ok', provider: 'ok' } });
+      assert.equal(ready.body.status, 'ready');
+      const { database, disk, rateLimits, provider, ...others } = ready.body.checks;
+      assert.deepEqual({ database, rateLimits, provider, others }, {
+        database: 'ok',
+        rateLimits: backend.store === 'postgres' ? 'ok (postgres)' : 'ok (memory: this replica alone)',
+        provider: 'ok',
+        others: {},
+      });
+      if (backend.store === 'sqlite') assert.match(disk ?? '', /^ok, [\d.]+ [KMG]B free$/);
+      else assert.equal(disk, undefined, "PostgreSQL's disk is the server's: its failures show as the database's");
     });
 
     test('/metrics has every family after traffic, a 429 and a quota 403 included', async () => {
@@ -111,8 +120,10 @@ describe('readiness with a provider that cannot be reached', () => {
 
   test('/readyz answers 503 in the error envelope, naming the failing check; /healthz stays 200', async () => {
     const ready = await call(gale.url, 'GET', '/readyz');
-    assertError(ready, 503, 'unavailable', /not ready: provider failed: .*nonexistent\.sock/);
-    assert.doesNotMatch(ready.text, /store failed/);
+    assertError(ready, 503, 'unavailable', /not ready: provider failed: the docker engine of zones \* is not answering/);
+    assert.doesNotMatch(ready.text, /nonexistent\.sock/, 'readiness, which anyone may read, names no address');
+    assert.doesNotMatch(ready.text, /database failed/);
+    assert.equal(ready.headers.get('retry-after'), '5');
     assert.equal((await call(gale.url, 'GET', '/healthz')).status, 200);
   });
 });

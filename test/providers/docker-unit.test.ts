@@ -79,9 +79,10 @@ describe('engine down', () => {
     return true;
   };
 
-  test('probe names the endpoint and its zones', async () => {
-    await assert.rejects(provider.probe(), (error: Error) => {
-      assert.match(error.message, new RegExp(`docker endpoint unix://${socket} \\(zones: zone-a\\) is not answering`));
+  test('probe names the zones to anyone, and the endpoint only to the log', async () => {
+    await assert.rejects(provider.probe(), (error: Error & { detail?: string }) => {
+      assert.equal(error.message, 'the docker engine of zones zone-a is not answering');
+      assert.match(error.detail ?? '', new RegExp(`docker endpoint unix://${socket} \\(zones: zone-a\\) is not answering`));
       return true;
     });
   });

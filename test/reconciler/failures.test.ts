@@ -78,16 +78,19 @@ describe('reconciler failures', () => {
 });
 
 describe('crash safety', () => {
-  it('a replica that died mid-start leaves a lease; another finishes the work once it expires', async () => {
+  it('a replica stopped mid-start gives its lease back; another takes the work over at once and finishes it', async () => {
     const h = await openHarness({ delayMs: 200 });
     try {
-      const first = h.reconciler({ leaseMs: 300 });
+      const first = h.reconciler({ leaseMs: 60_000 });
       const { id } = await h.instance();
       first.start();
       await h.until(id, 'STAGING', (r) => r?.status === 'STAGING');
-      // waitMs 0: abandon the work at once, as a crash would; its lease is left behind.
+      // waitMs 0: abandon the work at once. The lease (a minute long) is given back rather than left to run out.
       await first.stop({ waitMs: 0 });
-      const second = h.reconciler({ leaseMs: 300 });
+      // Claimable at once by anyone, not in a minute.
+      assert.deepEqual((await h.store.claimDue('someone', Date.now(), 1_000, 10)).map((claim) => claim.id), [id]);
+      assert.equal(await h.store.releaseLeases('someone'), 1);
+      const second = h.reconciler({ leaseMs: 60_000 });
       second.start();
       const done = await h.until(id, 'RUNNING and caught up', (r) => r?.status === 'RUNNING' && r.reconciledGeneration === r.generation);
       assert.ok(done?.externalIp);

@@ -14,6 +14,21 @@ describe('reconciler lifecycle (SQLite store + simulator)', () => {
     await h.close();
   });
 
+  it('the janitor prunes finished operations past their retention, and nothing else', async () => {
+    const reconciler = h.reconciler({ operationRetentionMs: 1 });
+    reconciler.start();
+    const { id } = await h.instance();
+    reconciler.wake();
+    await h.until(id, 'RUNNING', (r) => r?.status === 'RUNNING' && r.reconciledGeneration === r.generation);
+    const kept = h.reconciler({ operationRetentionMs: 3_600_000 });
+    await kept.prune();
+    assert.deepEqual((await h.store.listOperations(id)).map((op) => op.kind), ['create'], 'within an hour of retention: kept');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await reconciler.prune();
+    assert.deepEqual(await h.store.listOperations(id), [], 'past a retention of 1 ms: gone');
+    assert.equal((await h.store.getInstance(id))?.status, 'RUNNING', 'the instance itself is untouched');
+  });
+
   it('creates, stops, starts, resets and deletes an instance', async () => {
     const reconciler = h.reconciler();
     reconciler.start();

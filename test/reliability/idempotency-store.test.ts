@@ -18,7 +18,7 @@ import { SMALL_TIER, addUser, newInstance } from '../store/fixtures.js';
  */
 
 function write(userId: string, key: string, now: number, requestHash = 'h1'): IdempotentWrite<InstanceRecord> {
-  return { userId, key, requestHash, now, response: (record) => ({ status: 201, body: JSON.stringify({ id: record.id }) }) };
+  return { userId, key, requestHash, now, expiresAt: now + IDEMPOTENCY_TTL_MS, response: (record) => ({ status: 201, body: JSON.stringify({ id: record.id }) }) };
 }
 
 async function outcome(run: Promise<unknown>): Promise<string> {
@@ -113,7 +113,7 @@ await forEachStore((factory) => {
     t.after(() => store.cleanup());
     const user = await addUser(store);
     const made = await store.createInstance(newInstance(user.id), null, () => newInstanceId(user.id));
-    const claim = (key: string) => ({ userId: user.id, key, requestHash: 'h', now: 2_000, response: () => ({ status: 202, body: '' }) });
+    const claim = (key: string) => ({ userId: user.id, key, requestHash: 'h', now: 2_000, expiresAt: 2_000 + IDEMPOTENCY_TTL_MS, response: () => ({ status: 202, body: '' }) });
     // PROVISIONING refuses a stop: the refusal is not kept, so the key is still free.
     await assert.rejects(store.requestPowerOperation(made.id, user.id, 'stop', 2_000, claim('s')), (e: unknown) => e instanceof GaleError && e.code === 'conflict');
     await store.claimDue('worker', 2_000, 10_000, 1);

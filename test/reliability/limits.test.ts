@@ -71,6 +71,14 @@ describe('limits and headers', () => {
     assert.equal(fine.status, 200);
   });
 
+  test('a client that closes its sending side after its request still gets the answer', async () => {
+    // socketCall ends its side as soon as the request is written; /readyz and a create answer after some I/O.
+    for (let i = 0; i < 5; i++) assert.equal((await socketCall(gale.url, wire('GET', '/readyz', []))).status, 200);
+    const body = JSON.stringify({ template_id: 'debian-12-micro' });
+    const created = await socketCall(gale.url, wire('POST', `${V1}/instances`, [['authorization', user.bearer.authorization!], ['content-type', 'application/json']], body));
+    assert.equal(created.status, 201, created.text);
+  });
+
   test('bytes that are not HTTP answer 400 with the envelope', async () => {
     assertRawEnvelope(await socketCall(gale.url, 'NOT HTTP AT ALL\r\n\r\n'), 400, 'invalid_request');
     assertRawEnvelope(await socketCall(gale.url, `GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n`), 400, 'invalid_request');
@@ -196,21 +204,45 @@ describe('limits that need a server of their own', () => {
     assert.equal((await socketCall(gale.url, wire('GET', '/healthz', []))).status, 200);
   });
 
-  test('failed authentications are limited per client address; successes do not count; other addresses are unaffected', async (t) => {
+  test('failed authentications past the allowance answer 429, per address and per credential; valid credentials always pass', async (t) => {
     const gale = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 5 }));
     t.after(() => gale.close());
     const user = await gale.user('pro');
+    const other = await gale.user('pro');
     const templates = (headers: Record<string, string>, localAddress?: string) =>
       httpCall(gale.url, { method: 'GET', path: `${V1}/templates`, headers, localAddress });
-    for (let i = 0; i < 20; i++) assert.equal((await templates(user.bearer)).status, 200);
+    for (let i = 0; i < 20; i++) assert.equal((await templates(user.bearer)).status, 200, 'successes do not count');
     for (let i = 0; i < 5; i++) assert.equal((await templates({ 'api-key': user.apiKey, 'api-secret': `guess-${i}` })).status, 401);
     const blocked = await templates({ 'api-key': user.apiKey, 'api-secret': 'guess-6' });
     assert.equal(blocked.status, 429);
     assert.equal((blocked.json as { error: { code: string } }).error.code, 'rate_limited');
     assert.ok(Number(blocked.headers['retry-after']) >= 1);
-    assert.equal((await templates(user.bearer)).status, 429, 'right credentials wait too');
+    // Valid credentials pass, from the very address that failed: the owner's, and another tenant's behind the same NAT.
+    assert.equal((await templates(user.keyPair)).status, 200, "the owner's right secret passes");
+    assert.equal((await templates(other.bearer)).status, 200, "another tenant's valid token passes");
+    // Every further failure from that address is slowed, whatever credential it names ...
+    assert.equal((await templates({ 'api-key': other.apiKey, 'api-secret': 'wrong' })).status, 429);
+    // ... and so are further guesses at the same key from elsewhere, while another address's own mistakes are its own.
+    assert.equal((await templates({ 'api-key': user.apiKey, 'api-secret': 'guess-7' }, '127.0.0.2')).status, 429, 'the key is being guessed');
+    assert.equal((await templates({ 'api-key': other.apiKey, 'api-secret': 'typo' }, '127.0.0.3')).status, 401, 'an unrelated mistake elsewhere');
+    assert.equal((await templates(user.keyPair, '127.0.0.2')).status, 200);
     assert.equal((await call(gale.url, 'GET', '/healthz')).status, 200, 'public routes are not affected');
-    assert.equal((await templates(user.bearer, '127.0.0.2')).status, 200, 'another address is not affected');
+  });
+
+  test('with http.trustProxy, X-Forwarded-For names the client; without it, a forged one buys no extra guesses', async (t) => {
+    const direct = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 3 }));
+    t.after(() => direct.close());
+    const wrong = (gale: TestGale, forwardedFor: string) =>
+      httpCall(gale.url, { method: 'GET', path: `${V1}/templates`, headers: { authorization: `Bearer ${forwardedFor.replace(/\./g, '')}-nope`, 'x-forwarded-for': forwardedFor } });
+    const forged = [];
+    for (let i = 0; i < 5; i++) forged.push((await wrong(direct, `203.0.113.${i}`)).status);
+    assert.deepEqual(forged, [401, 401, 401, 429, 429], 'each forged address is still the one peer');
+
+    const proxied = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 3, trustProxy: ['127.0.0.1'] }));
+    t.after(() => proxied.close());
+    const clients = [];
+    for (let i = 0; i < 5; i++) clients.push((await wrong(proxied, `203.0.113.${i}`)).status);
+    assert.deepEqual(clients, [401, 401, 401, 401, 401], 'behind a trusted proxy, each client counts on its own');
   });
 });
 

@@ -156,6 +156,23 @@ await forEachStore((factory) => {
     assert.deepEqual([due?.id, due?.deletedAt], [deletedLater, 10_500]);
   });
 
+  test('pruneOperations removes finished operations older than the cut-off, oldest first, a batch at a time', async (t) => {
+    const { store, ids, user } = await setup(1);
+    t.after(() => store.cleanup());
+    const id = ids[0] ?? '';
+    await store.claimDue('r', 10_000, LEASE, 1);
+    await store.completeWork(id, 'r', { generation: 1, resetApplied: 0, observed: RUNNING, provisioned: true });
+    // Three no-op starts, finished when accepted, at 20 000, 21 000 and 22 000; and a stop that stays pending.
+    for (const at of [20_000, 21_000, 22_000]) await store.requestPowerOperation(id, user.id, 'start', at);
+    await store.requestPowerOperation(id, user.id, 'stop', 23_000);
+    const kinds = async () => (await store.listOperations(id)).map((op) => `${op.kind}@${op.createdAt}`);
+    assert.equal(await store.pruneOperations(21_500, 2), 2, 'the create (finished at 10 000) and the first start');
+    assert.deepEqual(await kinds(), ['start@21000', 'start@22000', 'stop@23000']);
+    assert.equal(await store.pruneOperations(1e12, 10), 2, 'the pending stop is never pruned');
+    assert.deepEqual(await kinds(), ['stop@23000']);
+    assert.equal(await store.pruneOperations(1e12, 0), 0);
+  });
+
   test('purgeDeleted removes only a deleted instance whose lease it holds', async (t) => {
     const { store, clock, ids, user } = await setup(2);
     t.after(() => store.cleanup());

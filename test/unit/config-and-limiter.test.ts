@@ -25,6 +25,20 @@ test('config: bad values are refused with a message naming them', () => {
   assert.throws(() => loadConfig({ env: { GALE_BOOTSTRAP: 'maybe' } }), /GALE_BOOTSTRAP/);
   assert.throws(() => loadConfig({ env: { GALE_CONFIG: '/nonexistent/gale.json' } }), /cannot read config file/);
   assert.throws(() => loadConfig({ flags: { port: 70000 } }), /port/);
+  assert.throws(() => loadConfig({ env: { GALE_DATABASE_URL: 'garbage' } }), /databaseUrl \(GALE_DATABASE_URL\) must be a postgres:\/\/… URL/);
+  assert.throws(() => loadConfig({ env: { GALE_REDIS_URL: 'localhost:6379' } }), /redisUrl \(GALE_REDIS_URL\)/);
+});
+
+test('config: a key the configuration does not have is refused by name, at any depth', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gale-config-'));
+  const file = (content: object) => {
+    const path = join(dir, `${Math.random()}.json`);
+    writeFileSync(path, JSON.stringify(content));
+    return path;
+  };
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ simulater: { delayMs: 5 } }) } }), /\/simulater: Unexpected property/);
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ http: { trustproxy: 1 } }) } }), /\/http\/trustproxy: Unexpected property/);
+  assert.doesNotThrow(() => loadConfig({ env: { GALE_CONFIG: file({ http: { trustProxy: 1 }, compat: { emptyAccepted: true } }) } }));
 });
 
 test('limiter: a tier spends its whole minute in a burst, then is refused with a retry time', async () => {
@@ -42,6 +56,8 @@ test('durations and error statuses', () => {
   assert.equal(parseDuration('24h'), 86_400_000);
   assert.equal(parseDuration('90'), 90_000);
   assert.throws(() => parseDuration('soon'));
+  assert.throws(() => parseDuration('99999999999d'), /at most 3650d/);
+  assert.equal(parseDuration('3650d'), 3650 * 86_400_000);
   assert.equal(STATUS_OF.quota_exceeded, 403);
   assert.equal(STATUS_OF.rate_limited, 429);
   assert.equal(severityOf(404), 'WARNING');

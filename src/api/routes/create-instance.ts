@@ -44,7 +44,7 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
     },
     async (request, reply) => {
       const { user } = principalOf(request);
-      const claim = idempotencyClaimOf(request, user.id, services.clock.now());
+      const claim = idempotencyClaimOf(request, user.id, services.clock.now(), services.idempotencyKeyTtlMs);
       // The family's Go SDK always sends the zone, empty when none was chosen: that means the default, as absent does.
       const placement = services.catalog.place(templateIdOf(request.body), request.body.zone || undefined);
       // Serialised once, so that the answer kept for repeats is byte for byte the one sent now.

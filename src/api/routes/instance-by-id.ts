@@ -66,7 +66,7 @@ export function registerDeleteInstance(app: GaleApp, services: ApiServices, scop
     async (request, reply) => {
       const id = requireId(request.params.id);
       const now = services.clock.now();
-      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now);
+      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now, services.idempotencyKeyTtlMs);
       return replaying(reply, async () => {
         const answer = (operationId: string) => ({ status: 204, body: '', headers: { 'x-operation-id': operationId, location: operationPath(operationId) } });
         const operation = await services.store.deleteInstance(id, ownerFor(scope, request), now, answering(claim, (accepted) => answer(accepted.id)));

@@ -8,26 +8,39 @@ const HealthSchema = Type.Object({ status: Type.Literal('ok', { description: 'Al
 const ReadinessSchema = Type.Object(
   {
     status: Type.Literal('ready', { description: 'Every check passed' }),
-    checks: Type.Record(Type.String(), Type.String(), { description: 'Each check by name (store, provider) and its result, ok' }),
+    checks: Type.Record(Type.String(), Type.String(), {
+      description: 'Each dependency (database, disk with SQLite, rateLimits, provider) and how it stands: ok, perhaps with a word more, or degraded',
+    }),
   },
-  { additionalProperties: false, examples: [{ status: 'ready', checks: { store: 'ok', provider: 'ok' } }] },
+  {
+    additionalProperties: false,
+    examples: [{ status: 'ready', checks: { database: 'ok', disk: 'ok, 812.4 MB free', rateLimits: 'ok (memory)', provider: 'ok' } }],
+  },
 );
 
-/** A named readiness check: resolves when healthy, throws with a message saying what is wrong. */
-export type ReadinessChecks = Record<string, () => Promise<void>>;
+/**
+ * A named readiness check, one per dependency: resolves when it can be used (with a word on how it stands, 'ok' if
+ * none), throws with a message saying what is wrong. A check that reports a degraded dependency without throwing (the
+ * rate-limit store, whose outage the API rides out) does not make the replica unready.
+ */
+export type ReadinessChecks = Record<string, () => Promise<string | void>>;
 
 const CHECK_TIMEOUT_MS = 3000;
+/** How soon a load balancer or client should look again after a 503 from /readyz. */
+const READINESS_RETRY_AFTER_SECONDS = 5;
 
-async function runCheck(check: () => Promise<void>): Promise<string> {
+type CheckResult = { ok: true; said: string } | { ok: false; said: string; logged: string };
+
+async function runCheck(check: () => Promise<string | void>): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
   });
   try {
-    await Promise.race([check(), timeout]);
-    return 'ok';
+    return { ok: true, said: (await Promise.race([check(), timeout])) || 'ok' };
   } catch (error) {
-    return `failed: ${(error as Error).message}`;
+    const { message, detail } = error as Error & { detail?: string };
+    return { ok: false, said: `failed: ${message}`, logged: detail ?? message };
   } finally {
     clearTimeout(timer);
   }
@@ -62,13 +75,23 @@ export function registerOperability(app: GaleApp, readiness: ReadinessChecks, me
     success: { status: 200, description: 'Ready to serve', schema: ReadinessSchema },
     errors: { 503: 'Not ready: the message names each failing check and why' },
   });
-  app.get('/readyz', { config: { access: 'public' }, schema: readinessSchema }, async () => {
+  // Probes come every few seconds: a failure is logged when a check starts or stops failing, not at every probe.
+  const failing = new Set<string>();
+  app.get('/readyz', { config: { access: 'public' }, schema: readinessSchema }, async (request) => {
     const names = Object.keys(readiness);
     const results = await Promise.all(names.map((name) => runCheck(readiness[name]!)));
-    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
-    const failed = names.filter((name) => checks[name] !== 'ok');
+    for (const [i, name] of names.entries()) {
+      const result = results[i]!;
+      if (!result.ok && !failing.has(name)) request.log.warn({ check: name, reason: result.logged }, 'readiness check failing');
+      if (result.ok && failing.delete(name)) request.log.info({ check: name }, 'readiness check passing again');
+      if (!result.ok) failing.add(name);
+    }
+    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!.said]));
+    const failed = names.filter((_, i) => !results[i]!.ok);
     if (failed.length > 0) {
-      throw new GaleError('unavailable', `not ready: ${failed.map((name) => `${name} ${checks[name]}`).join('; ')}`);
+      throw new GaleError('unavailable', `not ready: ${failed.map((name) => `${name} ${checks[name]}`).join('; ')}`, {
+        retryAfterSeconds: READINESS_RETRY_AFTER_SECONDS,
+      });
     }
     return { status: 'ready' as const, checks };
   });

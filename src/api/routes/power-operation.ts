@@ -68,7 +68,7 @@ export function registerPowerOperation(app: GaleApp, services: ApiServices, scop
       const id = requireId(request.params.id);
       const now = services.clock.now();
       // Keys belong to the caller, admin or not: an admin's key never collides with the owner's.
-      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now);
+      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now, services.idempotencyKeyTtlMs);
       return replaying(reply, async () => {
         const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer));
         if (accepted.state === 'pending') services.onWorkQueued();

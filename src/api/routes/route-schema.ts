@@ -98,7 +98,7 @@ function errorResponses(doc: RouteDoc) {
   }
   add(431, 'The request headers are larger than the server accepts; the connection is closed');
   add(500, 'An internal error; the message says nothing more, quote the error id');
-  add(503, own[503] ?? 'The server is not ready or a backing store did not answer; retry later');
+  add(503, own[503] ?? 'A dependency (the database, its disk) did not answer or refused the work; retry after Retry-After seconds', ['Retry-After']);
   return out;
 }
 
