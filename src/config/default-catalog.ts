@@ -1,3 +1,4 @@
+import { TEMPLATE_EXAMPLE } from '../contracts/catalog.js';
 import type { Catalog, MachineType, Region } from '../domain/catalog.js';
 
 const region = (name: string): Region => ({ name, zones: ['a', 'b', 'c'].map((z) => `${name}-${z}`) });
@@ -24,17 +25,8 @@ export const DEFAULT_CATALOG: Catalog = {
   regions: [region('us-central1'), region('us-east1'), region('europe-west1'), region('asia-east1')],
   machineTypes,
   templates: [
-    {
-      id: 'ubuntu-22-standard',
-      name: 'Ubuntu 22 Standard',
-      description: 'Ubuntu 22.04 LTS standard instance',
-      machineType: 'n1-standard-2',
-      diskSizeGb: 50,
-      diskType: 'pd-standard',
-      image: 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts',
-      region: 'us-central1',
-      providerImages: { docker: 'ubuntu:22.04' },
-    },
+    // The spec's own example, as the API documents it.
+    { ...TEMPLATE_EXAMPLE, providerImages: { docker: 'ubuntu:22.04' } },
     {
       id: 'debian-12-micro',
       name: 'Debian 12 Micro',
