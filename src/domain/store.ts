@@ -173,7 +173,10 @@ export interface ClaimedInstance extends InstanceRecord {
 export interface WorkStore {
   /** Leases up to limit instances whose work is due (work_due_at <= now and no live lease), deleted ones included. */
   claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]>;
-  /** Extends the leases owner still holds; returns the ids it no longer holds. */
+  /**
+   * Extends the leases owner still holds; returns the ids another replica has taken over (or purged). Ids whose lease
+   * was given back (the work finished as the renewal ran) are neither extended nor returned.
+   */
   renewLeases(ids: string[], owner: string, until: number): Promise<string[]>;
   /** Gives back every lease owner holds (a replica shutting down), so that others claim the work at once; returns how many. */
   releaseLeases(owner: string): Promise<number>;

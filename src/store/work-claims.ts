@@ -53,7 +53,13 @@ export function workClaims(db: Db): ClaimSide {
           .execute(),
       );
       const held = new Set(renewed.map((row) => row.id));
-      return ids.filter((id) => !held.has(id));
+      const rest = ids.filter((id) => !held.has(id));
+      if (rest.length === 0) return [];
+      // Not renewed: taken over by another replica (or purged by it), or given back by the work itself as it finished
+      // between the caller's look at what is in flight and this update. Only the first is a loss.
+      const owners = await db.kysely.selectFrom('instances').select(['id', 'lease_owner']).where('id', 'in', rest).execute();
+      const released = new Set(owners.filter((row) => row.lease_owner === null).map((row) => row.id));
+      return rest.filter((id) => !released.has(id));
     },
 
     async releaseLeases(owner: string): Promise<number> {

@@ -73,7 +73,8 @@ describe('replicas with clocks a minute apart', { skip }, () => {
     const carried = await assertCarriedOut(fleet, load.accepted);
     const lost = fleet.replicas.map((r) => (r.output().match(/lease lost/g) ?? []).length);
     figures.push(`${answered.requests} requests (${answered.byStatus}); ${carried.instances} instances, ${carried.deleted} deleted, ${carried.boots} boots; leases lost ${lost.join(' + ')}`);
-    assert.deepEqual(lost, [0, 0], 'a replica lost a lease to the other');
+    const lines = fleet.replicas.flatMap((r) => r.output().split('\n').filter((line) => line.includes('lease lost')));
+    assert.deepEqual(lost, [0, 0], `a replica lost a lease to the other:\n${lines.join('\n')}`);
     assert.ok(carried.instances > 5 && carried.deleted > 0, 'there was work, deletes included');
   });
 });

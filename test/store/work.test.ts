@@ -253,6 +253,9 @@ await forEachStore((factory) => {
     assert.deepEqual(await store.renewLeases([first, second, 'tw-nothing-here'], 'r', 200_000), [first, 'tw-nothing-here']);
     assert.deepEqual(await store.claimDue('y', 10_000 + LEASE + 1, LEASE, 5), [], 'the renewed lease is live');
     assert.deepEqual(await store.renewLeases([], 'r', 1), []);
+    // Work that finished (and gave its lease back) as the renewal ran is not a lease lost.
+    await store.completeWork(second, 'r', { generation: 1, resetApplied: 0, observed: RUNNING, provisioned: true });
+    assert.deepEqual(await store.renewLeases([second], 'r', 300_000), []);
   });
 
   test('simulated machines: put, update, list, delete', async (t) => {
