@@ -126,6 +126,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       limiter: new RequestLimiter(limiterBackend.factory),
       clock,
       compat: config.compat,
+      capabilities: provider.capabilities,
       idempotencyKeyTtlMs: config.retention.idempotencyKeysMs,
       onWorkQueued: () => reconciler.wake(),
     };

@@ -21,6 +21,8 @@ export interface ApiServices {
   clock: Clock;
   /** How long an Idempotency-Key is remembered (config retention.idempotencyKeysMs). */
   idempotencyKeyTtlMs: number;
+  /** What the backend can do beyond the basics: an operation it cannot carry out is refused before it is accepted. */
+  capabilities: { suspend: boolean };
   /** Byte-exact answers for operators who need the spec's literal text (config `compat`). */
   compat: { emptyAccepted: boolean };
   /** Tells the reconciler that there is new work, so it need not wait for its next poll. */

@@ -1,12 +1,16 @@
-/** The statuses of the spec, which are GCE's. Clients must tolerate values they do not know; we emit only these. */
-export const INSTANCE_STATUSES = ['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'TERMINATED', 'SUSPENDED'] as const;
+/**
+ * The statuses of the spec, which are GCE's, and GCE's SUSPENDING on the way to SUSPENDED. Clients must tolerate values
+ * they do not know; we emit only these.
+ */
+export const INSTANCE_STATUSES = ['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'TERMINATED', 'SUSPENDING', 'SUSPENDED'] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-export const TRANSITIONAL_STATUSES: ReadonlySet<InstanceStatus> = new Set(['PROVISIONING', 'STAGING', 'STOPPING']);
+export const TRANSITIONAL_STATUSES: ReadonlySet<InstanceStatus> = new Set(['PROVISIONING', 'STAGING', 'STOPPING', 'SUSPENDING']);
 
-export type DesiredPower = 'RUNNING' | 'TERMINATED';
+/** What the user last asked an instance to be; the reconciler drives the machine toward it. */
+export type DesiredPower = 'RUNNING' | 'TERMINATED' | 'SUSPENDED';
 
-export const POWER_OPERATIONS = ['start', 'stop', 'restart', 'reset'] as const;
+export const POWER_OPERATIONS = ['start', 'stop', 'restart', 'reset', 'suspend', 'resume'] as const;
 export type PowerOperation = (typeof POWER_OPERATIONS)[number];
 
 export const OPERATION_KINDS = ['create', ...POWER_OPERATIONS, 'delete'] as const;

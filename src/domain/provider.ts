@@ -66,12 +66,19 @@ export class DependencyCheckFailure extends Error {
   }
 }
 
+export interface ProviderCapabilities {
+  /** suspend and resume are implemented: a running machine can be paused with its memory, and brought back. */
+  suspend: boolean;
+}
+
 /**
  * The one small interface every backend implements. Every method is idempotent and keyed by instance id,
  * so that a reconciler that crashed half-way can simply call it again.
  */
 export interface Provider {
   readonly name: string;
+  /** What the backend can do beyond the basics; the API refuses what it cannot before accepting it. */
+  readonly capabilities: ProviderCapabilities;
   /** Throws with a message saying what is wrong when the backend cannot be used now (for readiness). */
   probe(): Promise<void>;
   /** Makes the machine without starting it. A machine that already exists is left as it is. */
@@ -82,6 +89,10 @@ export interface Provider {
   stop(instanceId: string, options: { graceMs: number }): Promise<void>;
   /** Hard reset: no graceful shutdown, the machine boots again at once. */
   reset(instanceId: string): Promise<void>;
+  /** With capabilities.suspend: keeps memory and device state and stops the machine running; resolves when SUSPENDED. */
+  suspend?(instanceId: string): Promise<void>;
+  /** With capabilities.suspend: brings a SUSPENDED machine back, the same boot; resolves when it runs. */
+  resume?(instanceId: string): Promise<void>;
   /** Removes the machine and everything it owns. A missing machine is not an error. */
   delete(instanceId: string): Promise<void>;
   /** null when the provider holds no machine for the instance. */

@@ -1,7 +1,7 @@
 import type { DesiredPower } from './instance.js';
 import type { Observation } from './provider.js';
 
-export type ReconcileAction = 'create' | 'start' | 'stop' | 'reset' | 'delete' | 'wait' | 'done';
+export type ReconcileAction = 'create' | 'start' | 'stop' | 'reset' | 'suspend' | 'resume' | 'delete' | 'wait' | 'done';
 
 export interface Intent {
   deleted: boolean;
@@ -21,13 +21,17 @@ export function nextAction(intent: Intent, observed: Observation | null): Reconc
     case 'PROVISIONING':
     case 'STAGING':
     case 'STOPPING':
+    case 'SUSPENDING':
       return 'wait';
     case 'RUNNING':
       if (intent.desired === 'TERMINATED') return 'stop';
+      if (intent.desired === 'SUSPENDED') return 'suspend';
       return intent.resetPending ? 'reset' : 'done';
     case 'SUSPENDED':
-      return intent.desired === 'RUNNING' ? 'start' : 'stop';
+      if (intent.desired === 'RUNNING') return 'resume';
+      return intent.desired === 'TERMINATED' ? 'stop' : 'done';
     case 'TERMINATED':
+      // A machine found stopped while a suspend was asked for has nothing left to suspend.
       return intent.desired === 'RUNNING' ? 'start' : 'done';
   }
 }

@@ -100,6 +100,7 @@ export interface InstanceStore {
     operation: PowerOperation,
     now: number,
     idempotency?: IdempotentWrite<Operation>,
+    rules?: { canSuspend: boolean },
   ): Promise<Operation>;
   /** Marks the instance deleted (gone from the API at once) and due for teardown; returns its delete operation. Raises not_found. */
   deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>): Promise<Operation>;

@@ -75,11 +75,14 @@ export function boundedProvider(inner: Provider, clock: Clock, until: number, si
   }
   return {
     name: inner.name,
+    capabilities: inner.capabilities,
     probe: () => inner.probe(),
     create: (spec: MachineSpec) => bounded('create', spec.instanceId, () => inner.create(spec)),
     start: (id: string) => bounded('start', id, () => inner.start(id)),
     stop: (id: string, options: { graceMs: number }) => bounded('stop', id, () => inner.stop(id, options)),
     reset: (id: string) => bounded('reset', id, () => inner.reset(id)),
+    ...(inner.suspend ? { suspend: (id: string) => bounded('suspend', id, () => inner.suspend!(id)) } : {}),
+    ...(inner.resume ? { resume: (id: string) => bounded('resume', id, () => inner.resume!(id)) } : {}),
     delete: (id: string) => bounded('delete', id, () => inner.delete(id)),
     inspect: (id: string): Promise<Observation | null> => bounded('inspect', id, () => inner.inspect(id)),
     list: (range?: IdRange): Promise<OwnedMachine[]> => inner.list(range),

@@ -5,7 +5,7 @@ import type { FinishedOperation, HistoryStore, WorkStore } from '../domain/store
 import type { Outcome } from './reconcile-instance.js';
 
 /** What a claim was for, told from the intent it was claimed with; a label for metrics. */
-export type WorkAction = 'create' | 'start' | 'stop' | 'reset' | 'delete';
+export type WorkAction = 'create' | 'start' | 'stop' | 'reset' | 'suspend' | 'delete';
 
 export interface BackoffPolicy {
   baseMs: number;

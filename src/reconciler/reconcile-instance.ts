@@ -204,6 +204,20 @@ async function act(deps: Deps, record: InstanceRecord, action: ReconcileAction, 
       guard();
       await provider.reset(id);
       return;
+    case 'suspend':
+      if (!provider.suspend) throw new PermanentProviderError(`the ${provider.name} provider cannot suspend machines`);
+      guard();
+      await store.recordProgress(id, owner, { status: 'SUSPENDING' });
+      guard();
+      await provider.suspend(id);
+      return;
+    case 'resume':
+      guard();
+      await store.recordProgress(id, owner, { status: 'STAGING' });
+      guard();
+      // A provider that cannot suspend has no suspended machines of its own making; one paused outside it starts.
+      await (provider.resume ? provider.resume(id) : provider.start(id));
+      return;
     case 'delete':
       guard();
       await provider.delete(id);

@@ -279,6 +279,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 function actionOf(record: ClaimedInstance): WorkAction {
   if (record.deletedAt !== null) return 'delete';
   if (record.desired === 'TERMINATED') return 'stop';
+  if (record.desired === 'SUSPENDED') return 'suspend';
   if (!record.provisioned) return 'create';
   return record.resetRequested > record.resetApplied ? 'reset' : 'start';
 }

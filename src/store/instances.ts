@@ -129,12 +129,19 @@ export function instanceStore(db: Db): InstanceStore {
       return { total: Number(counted.total), instances: rows.map(toSummary) };
     },
 
-    requestPowerOperation(id: string, ownerId: string | undefined, operation: PowerOperation, now: number, idempotency?: IdempotentWrite<Operation>) {
+    requestPowerOperation(
+      id: string,
+      ownerId: string | undefined,
+      operation: PowerOperation,
+      now: number,
+      idempotency?: IdempotentWrite<Operation>,
+      rules: { canSuspend: boolean } = { canSuspend: true },
+    ) {
       return guarded(db, idempotency, () => db.write(async (trx): Promise<Operation> => {
         // Before the lookup: a repeat of an accepted request replays even if the instance has since been deleted.
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
-        const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation);
+        const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation, rules.canSuspend);
         let accepted: Operation;
         if (plan.kind === 'noop') {
           accepted = await insertFinishedOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation: row.generation, createdAt: now });

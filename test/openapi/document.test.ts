@@ -104,7 +104,7 @@ describe('the OpenAPI document', () => {
     ]) {
       assert.ok(routes.includes(route), `${route} is missing`);
     }
-    assert.equal(routes.length, 23);
+    assert.equal(routes.length, 27);
     assert.ok(doc.servers && doc.servers.length > 0, 'servers');
   });
 
@@ -122,7 +122,7 @@ describe('the OpenAPI document', () => {
 
   test('the types a generator needs: enums, formats, integer bounds, the create body', () => {
     const { schemas } = doc.components;
-    assert.deepEqual(schemas.Instance!.properties!.status!.enum, ['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'TERMINATED', 'SUSPENDED']);
+    assert.deepEqual(schemas.Instance!.properties!.status!.enum, ['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'TERMINATED', 'SUSPENDING', 'SUSPENDED']);
     assert.equal(schemas.Instance!.properties!.createdAt!.format, 'date-time');
     assert.equal(schemas.Instance!.properties!.customerId!.type, 'string');
     assert.deepEqual(schemas.Operation!.properties!.status!.enum, ['PENDING', 'RUNNING', 'DONE', 'FAILED']);

@@ -36,7 +36,7 @@ export async function use(baseUrl: string, headers: Record<string, string>, runn
   const client = createClient<paths>({ baseUrl, headers });
   const created = await client.POST('${V1}/instances', { body: { templateID: 'debian-12-micro', zone: '' } });
   if (!created.data) throw new Error(created.error.error.code);
-  const status: 'PROVISIONING' | 'STAGING' | 'RUNNING' | 'STOPPING' | 'TERMINATED' | 'SUSPENDED' = created.data.status;
+  const status: 'PROVISIONING' | 'STAGING' | 'RUNNING' | 'STOPPING' | 'TERMINATED' | 'SUSPENDING' | 'SUSPENDED' = created.data.status;
   const page = await client.GET('${V1}/admin/instances', { params: { query: { page: 1, pageSize: 10, status: 'running' } } });
   if (!page.data) throw new Error(page.error.error.code);
   const stopped = await client.POST('${V1}/instances/{id}/stop', { params: { path: { id: runningId } } });
@@ -87,7 +87,7 @@ describe('a client generated from the OpenAPI document', () => {
     assert.equal(checked.status, 0);
     // The types say what the API does: the three spellings, the status enum, the operation.
     assert.match(types, /template_id\?: string/);
-    assert.match(types, /status: "PROVISIONING" \| "STAGING" \| "RUNNING" \| "STOPPING" \| "TERMINATED" \| "SUSPENDED"/);
+    assert.match(types, /status: "PROVISIONING" \| "STAGING" \| "RUNNING" \| "STOPPING" \| "TERMINATED" \| "SUSPENDING" \| "SUSPENDED"/);
     assert.match(types, /"\/api\/compute\/v1\/operations\/\{id\}": \{/);
   });
 

@@ -161,16 +161,16 @@ describe('simulator provider', () => {
     await sim.start(s.instanceId);
     assert.deepEqual(seen, [], "Gale's own transitions are not pushed");
 
-    await sim.suspend(s.instanceId);
+    await sim.pauseOutside(s.instanceId);
     assert.equal((await sim.inspect(s.instanceId))?.status, 'SUSPENDED');
-    await sim.resume(s.instanceId);
+    await sim.unpauseOutside(s.instanceId);
     assert.equal((await sim.inspect(s.instanceId))?.status, 'RUNNING');
-    await sim.suspend(s.instanceId);
+    await sim.pauseOutside(s.instanceId);
     await sim.start(s.instanceId);
     assert.equal((await sim.inspect(s.instanceId))?.status, 'RUNNING', 'start resumes a suspended machine');
     await sim.powerOff(s.instanceId);
     assert.deepEqual(await sim.inspect(s.instanceId), { status: 'TERMINATED', internalIp: internalIpFor(s.instanceId), externalIp: '', startedAt: (await temp.store.getMachine(s.instanceId))?.startedAt ?? undefined });
-    await assert.rejects(sim.suspend(s.instanceId), /only a RUNNING machine/);
+    await assert.rejects(sim.pauseOutside(s.instanceId), /only a RUNNING machine/);
     await sim.vanish(s.instanceId);
     assert.equal(await sim.inspect(s.instanceId), null);
     assert.deepEqual(seen, Array(5).fill(s.instanceId));

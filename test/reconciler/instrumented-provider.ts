@@ -1,6 +1,6 @@
 import type { MachineSpec, Observation, OwnedMachine, Provider } from '../../src/domain/provider.js';
 
-export type Method = 'create' | 'start' | 'stop' | 'reset' | 'delete' | 'inspect';
+export type Method = 'create' | 'start' | 'stop' | 'reset' | 'suspend' | 'resume' | 'delete' | 'inspect';
 
 /** Records calls that overlap on one instance, across every provider wrapped with the same tracker. */
 export class OverlapTracker {
@@ -46,12 +46,15 @@ export function instrument(inner: Provider, options: Instrumentation): Provider 
   }
   return {
     name: inner.name,
+    capabilities: inner.capabilities,
     calls,
     probe: () => inner.probe(),
     create: (spec: MachineSpec) => call('create', spec.instanceId, () => inner.create(spec)),
     start: (id: string) => call('start', id, () => inner.start(id)),
     stop: (id: string, o: { graceMs: number }) => call('stop', id, () => inner.stop(id, o)),
     reset: (id: string) => call('reset', id, () => inner.reset(id)),
+    ...(inner.suspend ? { suspend: (id: string) => call('suspend', id, () => inner.suspend!(id)) } : {}),
+    ...(inner.resume ? { resume: (id: string) => call('resume', id, () => inner.resume!(id)) } : {}),
     delete: (id: string) => call('delete', id, () => inner.delete(id)),
     inspect: (id: string): Promise<Observation | null> => call('inspect', id, () => inner.inspect(id)),
     list: (): Promise<OwnedMachine[]> => inner.list(),

@@ -34,7 +34,7 @@ describe('resync with the provider', () => {
   it('reports a machine suspended outside Gale, and a later start resumes it', async () => {
     const id = await runningInstance();
     const reconciler = h.reconciler({ provider: instrument(h.sim, {}) });
-    await h.sim.suspend(id);
+    await h.sim.pauseOutside(id);
     assert.equal((await h.store.getInstance(id))?.status, 'RUNNING', 'nothing is pushed without watch');
     const report = await reconciler.resync();
     assert.equal(report.observationsRecorded, 1);
@@ -65,9 +65,9 @@ describe('resync with the provider', () => {
     const id = await runningInstance();
     const reconciler = h.reconciler({ resyncIntervalMs: 600_000 });
     reconciler.start();
-    await h.sim.suspend(id);
+    await h.sim.pauseOutside(id);
     await h.until(id, 'SUSPENDED', (r) => r?.status === 'SUSPENDED');
-    await h.sim.resume(id);
+    await h.sim.unpauseOutside(id);
     await h.until(id, 'RUNNING', (r) => r?.status === 'RUNNING');
   });
 

@@ -415,6 +415,7 @@ describe('tenant isolation on every documented route', () => {
           await eventually(`alice's ${aliceIds[0]} to settle`, async () => {
             const record = await gale.server.store.getInstance(aliceIds[0]!);
             if (record?.status === 'TERMINATED' && record.desired === 'TERMINATED') await api('POST', `/instances/${record.id}/start`, alice.bearer);
+            if (record?.status === 'SUSPENDED' && record.desired === 'SUSPENDED') await api('POST', `/instances/${record.id}/resume`, alice.bearer);
             return record !== undefined && record.status === 'RUNNING' && record.generation === record.reconciledGeneration;
           }, (settled) => settled);
         }

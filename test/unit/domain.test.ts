@@ -53,7 +53,7 @@ test('timestamps use the spec form', () => {
   assert.equal(formatTimestamp(Date.UTC(2024, 0, 1, 0, 0, 0, 999)), '2024-01-01T00:00:00Z');
 });
 
-const instance = (status: InstanceStatus, desired: 'RUNNING' | 'TERMINATED' = 'RUNNING') => ({ id: 'tw-000000-00000000', status, desired });
+const instance = (status: InstanceStatus, desired: 'RUNNING' | 'TERMINATED' | 'SUSPENDED' = 'RUNNING') => ({ id: 'tw-000000-00000000', status, desired });
 
 test('power state machine: accepted no-ops', () => {
   assert.deepEqual(planPowerOperation(instance('RUNNING'), 'start'), { kind: 'noop' });
@@ -90,6 +90,24 @@ test('power state machine: conflicts name the current status', () => {
   }
 });
 
+test('power state machine: suspend and resume', () => {
+  assert.deepEqual(planPowerOperation(instance('RUNNING'), 'suspend'), {
+    kind: 'change',
+    change: { desired: 'SUSPENDED', status: 'SUSPENDING', requestReset: false },
+  });
+  assert.deepEqual(planPowerOperation(instance('SUSPENDED', 'SUSPENDED'), 'suspend'), { kind: 'noop' });
+  assert.deepEqual(planPowerOperation(instance('SUSPENDED', 'SUSPENDED'), 'resume'), {
+    kind: 'change',
+    change: { desired: 'RUNNING', status: 'STAGING', requestReset: false },
+  });
+  assert.deepEqual(planPowerOperation(instance('RUNNING'), 'resume'), { kind: 'noop' });
+  assert.equal(planPowerOperation(instance('SUSPENDED', 'SUSPENDED'), 'stop').kind, 'change', 'a suspended instance can be stopped');
+  for (const [status, op] of [['TERMINATED', 'suspend'], ['TERMINATED', 'resume'], ['SUSPENDING', 'stop'], ['SUSPENDING', 'resume'], ['SUSPENDED', 'reset']] as const) {
+    assert.throws(() => planPowerOperation(instance(status, 'TERMINATED'), op), (e: unknown) => e instanceof GaleError && e.code === 'conflict' && e.message.includes(status));
+  }
+  assert.throws(() => planPowerOperation(instance('RUNNING'), 'suspend', false), /cannot suspend machines/);
+});
+
 test('quota: each limit, its value and the tier are named', () => {
   const pro = DEFAULT_TIERS.pro!;
   assert.equal(quotaViolation(pro, { instances: 2, vcpus: 4, diskGb: 100 }, { vcpus: 2, diskGb: 50 }), undefined);
@@ -106,7 +124,7 @@ test('quota: each limit, its value and the tier are named', () => {
 test('reconcile planner: level-triggered next steps', () => {
   const running = { status: 'RUNNING' as const, internalIp: '', externalIp: '' };
   const stopped = { ...running, status: 'TERMINATED' as const };
-  const want = (desired: 'RUNNING' | 'TERMINATED', extra: Partial<{ deleted: boolean; resetPending: boolean }> = {}) => ({
+  const want = (desired: 'RUNNING' | 'TERMINATED' | 'SUSPENDED', extra: Partial<{ deleted: boolean; resetPending: boolean }> = {}) => ({
     deleted: false,
     resetPending: false,
     desired,
@@ -122,7 +140,12 @@ test('reconcile planner: level-triggered next steps', () => {
   assert.equal(nextAction(want('RUNNING', { deleted: true }), running), 'delete');
   assert.equal(nextAction(want('RUNNING', { deleted: true }), null), 'done');
   assert.equal(nextAction(want('RUNNING'), { ...running, status: 'STAGING' }), 'wait');
-  assert.equal(nextAction(want('RUNNING'), { ...running, status: 'SUSPENDED' }), 'start');
+  assert.equal(nextAction(want('RUNNING'), { ...running, status: 'SUSPENDED' }), 'resume');
+  assert.equal(nextAction(want('SUSPENDED'), running), 'suspend');
+  assert.equal(nextAction(want('SUSPENDED'), { ...running, status: 'SUSPENDING' }), 'wait');
+  assert.equal(nextAction(want('SUSPENDED'), { ...running, status: 'SUSPENDED' }), 'done');
+  assert.equal(nextAction(want('TERMINATED'), { ...running, status: 'SUSPENDED' }), 'stop');
+  assert.equal(nextAction(want('SUSPENDED'), stopped), 'done', 'nothing left to suspend');
 });
 
 test('catalog: zones default to {region}-a and must lie in the template region', () => {

@@ -15,6 +15,8 @@ const SUMMARY: Record<PowerOperation, string> = {
   stop: 'Stop a running instance (graceful shutdown)',
   restart: 'Restart an instance (a hard reset, the same as reset)',
   reset: 'Reset an instance (hard reset, no graceful shutdown)',
+  suspend: 'Suspend a running instance (memory and devices kept)',
+  resume: 'Resume a suspended instance',
 };
 
 const DESCRIPTION: Record<PowerOperation, string> = {
@@ -22,13 +24,19 @@ const DESCRIPTION: Record<PowerOperation, string> = {
   stop: 'An ACPI power-off, then a forced one after the grace period: STOPPING, then TERMINATED. On a stopped instance it is an accepted no-op.',
   restart: 'The same hard reset as reset: the instance stays RUNNING throughout. Needs the instance RUNNING or STAGING.',
   reset: 'Wipes memory and reboots, without a graceful shutdown; the instance stays RUNNING throughout. Needs the instance RUNNING or STAGING.',
+  suspend:
+    'Keeps memory and device state and stops the machine running: SUSPENDING, then SUSPENDED. Needs the instance RUNNING; on a ' +
+    'SUSPENDED one it is an accepted no-op. A backend that cannot suspend answers 409 saying so.',
+  resume: 'Brings a SUSPENDED instance back where it was (the same boot): STAGING, then RUNNING. On a running instance it is an accepted no-op.',
 };
 
 const CONFLICT: Record<PowerOperation, string> = {
   start: 'the instance is PROVISIONING or STOPPING; retry when that has finished',
   stop: 'the instance is PROVISIONING or STOPPING; retry when that has finished',
-  restart: 'the instance is TERMINATED, SUSPENDED, PROVISIONING or STOPPING',
-  reset: 'the instance is TERMINATED, SUSPENDED, PROVISIONING or STOPPING',
+  restart: 'the instance is TERMINATED, SUSPENDED, PROVISIONING, STOPPING or SUSPENDING',
+  reset: 'the instance is TERMINATED, SUSPENDED, PROVISIONING, STOPPING or SUSPENDING',
+  suspend: 'the instance is not RUNNING, or its backend cannot suspend machines',
+  resume: 'the instance is not SUSPENDED (TERMINATED: start it), or is PROVISIONING, STOPPING or SUSPENDING',
 };
 
 /**
@@ -70,7 +78,9 @@ export function registerPowerOperation(app: GaleApp, services: ApiServices, scop
       // Keys belong to the caller, admin or not: an admin's key never collides with the owner's.
       const claim = idempotencyClaimOf(request, principalOf(request).user.id, now, services.idempotencyKeyTtlMs);
       return replaying(reply, async () => {
-        const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer));
+        const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer), {
+          canSuspend: services.capabilities.suspend,
+        });
         if (accepted.state === 'pending') services.onWorkQueued();
         const { status, body, headers } = answer(accepted);
         reply.code(status).headers(headers ?? {});

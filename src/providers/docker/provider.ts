@@ -53,6 +53,8 @@ export function createDockerProvider(options: DockerProviderOptions): DockerProv
 
 class DockerProviderImpl implements DockerProvider {
   readonly name = 'docker' as const;
+  // Suspend is docker pause (the cgroup freezer): memory and processes are kept, nothing runs until unpause.
+  readonly capabilities = { suspend: true };
   readonly recreateVanished: boolean;
   private readonly endpoints: EndpointSet;
   private readonly locator: ContainerLocator;
@@ -134,6 +136,22 @@ class DockerProviderImpl implements DockerProvider {
       }
       throw describeEngineError(endpoint.name, `start ${info.Name}`, error);
     }
+  }
+
+  async suspend(instanceId: string): Promise<void> {
+    const { endpoint, info } = await this.mustLocate(instanceId, 'suspend');
+    if (info.State.Paused) return;
+    if (!info.State.Running) throw new Error(`docker: container ${info.Name} is not running; only a running container can be paused`);
+    await this.call(endpoint, `pause ${info.Name}`, () => endpoint.docker.getContainer(info.Id).pause());
+  }
+
+  async resume(instanceId: string): Promise<void> {
+    const { endpoint, info } = await this.mustLocate(instanceId, 'resume');
+    if (!info.State.Paused) {
+      if (info.State.Running) return;
+      throw new Error(`docker: container ${info.Name} is neither paused nor running; it cannot be resumed`);
+    }
+    await this.call(endpoint, `unpause ${info.Name}`, () => endpoint.docker.getContainer(info.Id).unpause());
   }
 
   async stop(instanceId: string, { graceMs }: { graceMs: number }): Promise<void> {

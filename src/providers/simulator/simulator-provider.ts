@@ -21,10 +21,12 @@ export interface SimulatorOptions {
 /** The Provider, plus the changes an operator could make behind Gale's back, which tests use to check Gale notices. */
 export interface SimulatorProvider extends Provider {
   watch(onChange: (instanceId: string) => void): () => void;
-  /** Pauses a running machine outside Gale, like `docker pause`. */
   suspend(instanceId: string): Promise<void>;
-  /** Undoes suspend outside Gale. */
   resume(instanceId: string): Promise<void>;
+  /** Pauses a running machine outside Gale, like `docker pause`. */
+  pauseOutside(instanceId: string): Promise<void>;
+  /** Undoes pauseOutside, outside Gale. */
+  unpauseOutside(instanceId: string): Promise<void>;
   /** Powers a machine off outside Gale (an operator's shutdown, a host crash). */
   powerOff(instanceId: string): Promise<void>;
   /** Makes the machine disappear outside Gale, as if deleted by hand in the hypervisor. */
@@ -99,6 +101,7 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
 
   return {
     name: 'simulator',
+    capabilities: { suspend: true },
 
     async probe(): Promise<void> {
       if (closing.signal.aborted) throw new Error('simulator provider is closed');
@@ -208,13 +211,40 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
     },
 
     async suspend(instanceId: string): Promise<void> {
+      await exclusive(instanceId, async () => {
+        const machine = await load(instanceId);
+        if (!machine) throw missing(instanceId, 'suspend');
+        if (machine.status === 'SUSPENDED') return;
+        if (isTransitional(machine.status)) throw busy(machine);
+        if (machine.status !== 'RUNNING') throw new Error(`simulator: cannot suspend instance ${instanceId} while it is ${machine.status}`);
+        const suspending = await put({ ...machine, status: 'SUSPENDING' }, 'RUNNING');
+        await wait(delayMs / 2);
+        await put({ ...suspending, status: 'SUSPENDED' }, 'SUSPENDING');
+      });
+    },
+
+    async resume(instanceId: string): Promise<void> {
+      await exclusive(instanceId, async () => {
+        const machine = await load(instanceId);
+        if (!machine) throw missing(instanceId, 'resume');
+        if (machine.status === 'RUNNING') return;
+        if (isTransitional(machine.status)) throw busy(machine);
+        if (machine.status !== 'SUSPENDED') throw new Error(`simulator: cannot resume instance ${instanceId} while it is ${machine.status}`);
+        // The same boot goes on: no boot is counted, the addresses stay.
+        const staging = await put({ ...machine, status: 'STAGING' }, 'SUSPENDED');
+        await wait(delayMs / 2);
+        await put({ ...staging, status: 'RUNNING' }, 'STAGING');
+      });
+    },
+
+    async pauseOutside(instanceId: string): Promise<void> {
       await outside(instanceId, async (machine) => {
         if (machine?.status !== 'RUNNING') throw new Error(`simulator: only a RUNNING machine can be suspended (${instanceId})`);
         await put({ ...machine, status: 'SUSPENDED' }, 'RUNNING');
       });
     },
 
-    async resume(instanceId: string): Promise<void> {
+    async unpauseOutside(instanceId: string): Promise<void> {
       await outside(instanceId, async (machine) => {
         if (machine?.status !== 'SUSPENDED') throw new Error(`simulator: only a SUSPENDED machine can be resumed (${instanceId})`);
         await put({ ...machine, status: 'RUNNING' }, 'SUSPENDED');
