@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AuthFailureGuard } from './api/auth-failures.js';
 import { Authenticator } from './api/authenticator.js';
 import { buildApp } from './api/app.js';
+import { LiveEvents } from './api/events/live-events.js';
 import { openLimiterBackend } from './api/limiter-backends.js';
 import { RequestLimiter } from './api/request-limiter.js';
 import type { ReadinessChecks } from './api/routes/operability.js';
@@ -26,6 +27,8 @@ export interface GaleServer {
   reconciler: Reconciler;
   logger: Logger;
   metrics: GaleMetrics;
+  /** The event hub and the open streams and waits. */
+  events: LiveEvents;
   /** Stops taking requests, lets in-flight ones finish, brings the reconciler to a safe point, closes the store. */
   close(): Promise<void>;
 }
@@ -77,8 +80,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     opened.push(() => store.close());
     // The store's clock when it has one (PostgreSQL's, shared by every replica), else this machine's.
     const clock = options.clock ?? store.clock ?? systemClock;
+    const events = new LiveEvents(
+      store,
+      { ...config.events, onStreamEnded: (why) => metrics.eventStreamsEnded.inc({ reason: why }) },
+      (error) => logger.warn({ err: error }, 'reading new events failed; retrying'),
+    );
     const metrics = new GaleMetrics(
-      { queueDepth: () => store.countPendingWork(clock.now()), instancesByStatus: () => store.countInstancesByStatus() },
+      {
+        queueDepth: () => store.countPendingWork(clock.now()),
+        instancesByStatus: () => store.countInstancesByStatus(),
+        storeQueries: () => store.queryCount(),
+        openStreams: () => events.openStreams,
+        openWaits: () => events.openWaits,
+      },
       config.provider,
     );
     // Redis or PostgreSQL when configured, so that a user's allowance holds across every replica (docs/operations.md).
@@ -107,6 +121,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       owner: replicaId,
       ...config.reconciler,
       operationRetentionMs: config.retention.operationsMs,
+      eventRetentionMs: config.retention.eventsMs,
       onOutcome: (action, outcome) => metrics.reconcileOutcomes.inc({ action, outcome }),
       onOperationsFinished: (operations) => metrics.observeFinishedOperations(operations),
       imageFor: (templateId: string) => {
@@ -118,6 +133,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     const services: ApiServices = {
       store,
+      events,
       catalog,
       tiers: config.tiers,
       defaultTier: config.defaultTier,
@@ -150,7 +166,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => (closing ??= closeOpened());
-    return { url, app, store, provider, reconciler, logger, metrics, close };
+    return { url, app, store, provider, reconciler, logger, metrics, events, close };
   } catch (error) {
     await closeOpened();
     throw error;

@@ -6,7 +6,8 @@ import { API_BASE } from '../contracts/api.js';
 import { TemplateSchema } from '../contracts/catalog.js';
 import { ErrorEnvelopeSchema } from '../contracts/error.js';
 import { AdminListSchema, CreateInstanceBodySchema, InstanceSchema } from '../contracts/instance.js';
-import { OperationSchema } from '../contracts/operation.js';
+import { OperationListSchema, OperationSchema } from '../contracts/operation.js';
+import { EventSchema, StreamGapSchema } from '../contracts/event.js';
 import { QuotasSchema } from '../contracts/quota.js';
 import { POWER_OPERATIONS } from '../domain/instance.js';
 import { serializeRequest } from '../logger.js';
@@ -21,7 +22,9 @@ import { registerAdminListInstances } from './routes/admin-list-instances.js';
 import { registerCreateInstance } from './routes/create-instance.js';
 import { registerDeleteInstance, registerGetInstance } from './routes/instance-by-id.js';
 import { registerListInstances } from './routes/list-instances.js';
-import { registerGetOperation } from './routes/operations.js';
+import { registerGetOperation, registerListOperations } from './routes/operations.js';
+import { registerEvents } from './routes/events.js';
+import { registerWaitInstance, registerWaitOperation } from './routes/waits.js';
 import { registerPowerOperation } from './routes/power-operation.js';
 import { SCOPES } from './routes/scope.js';
 import { registerOpenApiDocument, swaggerOptions } from './openapi.js';
@@ -61,7 +64,18 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);
-  for (const schema of [InstanceSchema, AdminListSchema, CreateInstanceBodySchema, OperationSchema, TemplateSchema, ErrorEnvelopeSchema, QuotasSchema]) {
+  for (const schema of [
+    InstanceSchema,
+    AdminListSchema,
+    CreateInstanceBodySchema,
+    OperationSchema,
+    OperationListSchema,
+    EventSchema,
+    StreamGapSchema,
+    TemplateSchema,
+    ErrorEnvelopeSchema,
+    QuotasSchema,
+  ]) {
     app.addSchema(schema);
   }
 
@@ -73,6 +87,11 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   registerSecurity(app, options.http, options.cors);
   registerAccessControl(app, services, options.metrics);
   registerOperability(app, options.readiness, options.metrics);
+  // Streams and waits would hold the server's closing until they end by themselves: they end now, answered.
+  app.addHook('preClose', (done) => {
+    services.events.close();
+    done();
+  });
 
   await app.register(
     async (api) => {
@@ -84,8 +103,12 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
       registerGetQuotas(typed, services);
       registerAdminListInstances(typed, services);
       registerGetOperation(typed, services);
+      registerListOperations(typed, services);
+      registerWaitOperation(typed, services);
+      registerEvents(typed, services);
       for (const scope of SCOPES) {
         registerGetInstance(typed, services, scope);
+        registerWaitInstance(typed, services, scope);
         registerDeleteInstance(typed, services, scope);
         for (const operation of POWER_OPERATIONS) registerPowerOperation(typed, services, scope, operation);
       }

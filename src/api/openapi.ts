@@ -43,11 +43,16 @@ const HEADERS: Record<ResponseHeader, { component: string; object: HeaderObject 
     object: { description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key; nothing was changed again', schema: { type: 'string', enum: ['true'] } },
   },
   Allow: { component: 'Allow', object: { description: 'The methods this path has', required: true, schema: { type: 'string' } } },
+  'x-instance-status': {
+    component: 'InstanceStatus',
+    object: { description: "The instance's status when the wait ended without it reaching the one waited for", required: true, schema: { type: 'string' } },
+  },
 };
 
 const TAGS: OpenAPIV3_1.TagObject[] = [
   { name: 'instances', description: "Create, list, read, power and delete the caller's instances" },
-  { name: 'operations', description: 'Accepted changes, looked up until they are done' },
+  { name: 'operations', description: 'Accepted changes: looked up, listed, and waited on until they are done' },
+  { name: 'events', description: 'A live stream of changes (Server-Sent Events), resumable with Last-Event-ID' },
   { name: 'templates', description: 'What instances are made from, and where' },
   { name: 'quotas', description: "The caller's tier, quotas and their use" },
   { name: 'admin', description: "Every user's instances, for the compute_admin role: not rate limited, no ownership checks" },

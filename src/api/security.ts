@@ -38,9 +38,9 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const CORS_METHODS = 'GET, POST, DELETE';
-const CORS_REQUEST_HEADERS = 'authorization, api-key, api-secret, content-type, idempotency-key, x-request-id';
+const CORS_REQUEST_HEADERS = 'authorization, api-key, api-secret, content-type, idempotency-key, x-request-id, last-event-id';
 const CORS_EXPOSED_HEADERS =
-  'x-error, x-error-id, x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, idempotent-replayed';
+  'x-error, x-error-id, x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, idempotent-replayed, location, x-operation-id, x-instance-status';
 const CORS_MAX_AGE_SECONDS = 600;
 
 /** A percent-escaped control character anywhere in the target: no Gale name or parameter contains one. */

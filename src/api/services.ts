@@ -2,7 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CatalogIndex } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
-import type { InstanceStore, UserStore } from '../domain/store.js';
+import type { EventStore, InstanceStore, UserStore } from '../domain/store.js';
+import type { LiveEvents } from './events/live-events.js';
 import type { Tier, Tiers } from '../domain/tiers.js';
 import type { AuthFailureGuard } from './auth-failures.js';
 import type { Authenticator, Principal } from './authenticator.js';
@@ -10,7 +11,9 @@ import type { RequestLimiter } from './request-limiter.js';
 
 /** Everything a route handler may use, built once by the composition root. */
 export interface ApiServices {
-  store: InstanceStore & UserStore;
+  store: InstanceStore & UserStore & EventStore;
+  /** The event hub, and the caps on open streams and waits (GET /events, the wait routes). */
+  events: LiveEvents;
   catalog: CatalogIndex;
   tiers: Tiers;
   defaultTier: string;

@@ -33,7 +33,8 @@ export function defaultConfig(): Config {
       authFailuresPerMinute: 20,
       trustProxy: false,
     },
-    retention: { operationsMs: 7 * 86_400_000, idempotencyKeysMs: 86_400_000 },
+    retention: { operationsMs: 7 * 86_400_000, idempotencyKeysMs: 86_400_000, eventsMs: 86_400_000 },
+    events: { streamsPerUser: 20, waitsPerUser: 100, heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 },
     compat: { emptyAccepted: false },
     cors: { origins: [] },
     docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
@@ -102,7 +103,7 @@ function merge(base: Config, over: ConfigOverrides): Config {
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
     const current = out[key];
-    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors', 'compat', 'store', 'retention'].includes(key);
+    const isSection = ['simulator', 'reconciler', 'docker', 'http', 'cors', 'compat', 'store', 'retention', 'events'].includes(key);
     out[key] = isSection && current && typeof current === 'object' ? { ...current, ...(value as object) } : value;
   }
   return out as Config;

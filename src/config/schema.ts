@@ -103,6 +103,19 @@ export const ConfigSchema = Section({
   retention: Section({
     operationsMs: Type.Integer({ minimum: 60_000 }),
     idempotencyKeysMs: Type.Integer({ minimum: 60_000 }),
+    /** Events a stream can be resumed from with Last-Event-ID. */
+    eventsMs: Type.Integer({ minimum: 60_000 }),
+  }),
+  /** Waits and event streams (GET /events), counted per user and per replica. */
+  events: Section({
+    /** Streams a user may hold open at once; one more answers 429. */
+    streamsPerUser: Type.Integer({ minimum: 1 }),
+    /** Waits (operation and instance) a user may have open at once; one more answers 429. */
+    waitsPerUser: Type.Integer({ minimum: 1 }),
+    /** A comment line sent on an idle stream this often, so that proxies do not close it. */
+    heartbeatMs: Type.Integer({ minimum: 1000 }),
+    /** A stream whose reader lets more than this pile up unsent is closed; it resumes with Last-Event-ID. */
+    maxBufferedBytes: Type.Integer({ minimum: 65_536 }),
   }),
   /** Answers kept as the spec's text has them, for operators who need them byte for byte. */
   compat: Section({

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ERROR_CODES } from '../domain/errors.js';
 
 /** Every code an error answer can carry: the domain's, and those only HTTP itself gives rise to. */
-export const API_ERROR_CODES = [...ERROR_CODES, 'method_not_allowed', 'headers_too_large', 'request_timeout'] as const;
+export const API_ERROR_CODES = [...ERROR_CODES, 'method_not_allowed', 'headers_too_large'] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 /** The family's error envelope. The same message and id also travel in the x-error and x-error-id headers. */

@@ -106,6 +106,9 @@ export const AdminListQuerySchema = Type.Object(
     status: Type.Optional(StatusFilterSchema),
     zone: Type.Optional(Type.String({ maxLength: 128, description: 'Only instances in this zone', examples: ['us-central1-a'] })),
     templateID: Type.Optional(Type.String({ maxLength: 128, description: 'Only instances made from this template', examples: ['ubuntu-22-standard'] })),
+    pageToken: Type.Optional(
+      Type.String({ maxLength: 512, description: 'The nextPageToken of the previous page: walks every page at the same cost per page, however deep (instead of page)' }),
+    ),
   },
   // An unknown parameter is refused: a filter this server does not know must never widen a result to everyone's.
   { additionalProperties: false },
@@ -115,8 +118,10 @@ export type AdminListQuery = Static<typeof AdminListQuerySchema>;
 export const AdminListSchema = Type.Object(
   {
     pages: Type.Integer({ minimum: 0, description: 'Number of pages at this page size' }),
-    items: Type.Integer({ minimum: 0, description: 'Total number of matching instances' }),
+    items: Type.Integer({ minimum: 0, description: 'Total number of matching instances (when paging by pageToken: as counted for the first page)' }),
     instances: Type.Array(Type.Ref('Instance'), { description: 'This page of them, newest first' }),
+    nextPageToken: Type.Optional(Type.String({ description: 'Send it as pageToken (with the same filters) for the next page; absent on the last page' })),
   },
   { $id: 'AdminInstanceList', additionalProperties: false, description: 'One page of every user\'s instances', examples: [{ pages: 1, items: 1, instances: [INSTANCE_EXAMPLE] }] },
 );
+export type AdminList = Static<typeof AdminListSchema>;

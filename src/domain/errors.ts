@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',
+  'request_timeout',
   'internal',
   'unavailable',
 ] as const;

@@ -16,6 +16,10 @@ export type PowerOperation = (typeof POWER_OPERATIONS)[number];
 export const OPERATION_KINDS = ['create', ...POWER_OPERATIONS, 'delete'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 
+/** How far an operation has got: accepted and waiting, being carried out, or ended one way or the other. */
+export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'DONE', 'FAILED'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
 /**
  * What the API shows of an instance, and all that its reads fetch: the reconciler's bookkeeping (generations,
  * leases, resets) stays in the store. Every field but status and the addresses is fixed at create.

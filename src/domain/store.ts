@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import type { IdRange } from './provider.js';
 import type { IdempotentWrite } from './idempotency.js';
-import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, PowerOperation } from './instance.js';
+import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, OperationStatus, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
 
 /*
@@ -66,6 +66,17 @@ export interface NewInstance {
   createdAt: number;
 }
 
+/** A new instance, and the id of its create operation. */
+export interface CreatedInstance extends InstanceRecord {
+  operationId: string;
+}
+
+/** Where a page of the newest-first listing ends: the last instance on it. */
+export interface InstanceCursor {
+  createdAt: number;
+  id: string;
+}
+
 export interface InstanceFilter {
   userId?: string;
   customerId?: string;
@@ -81,7 +92,7 @@ export interface InstanceStore {
    * all in one transaction, so that concurrent creates can never exceed the quota.
    * newId is called again when an id is taken.
    */
-  createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<InstanceRecord>): Promise<InstanceRecord>;
+  createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<CreatedInstance>): Promise<CreatedInstance>;
   /** A live (not deleted) instance, or undefined. */
   getInstance(id: string): Promise<InstanceRecord | undefined>;
   /** What the API shows of a live instance, or undefined: the hottest read, fetching only those columns. */
@@ -90,6 +101,12 @@ export interface InstanceStore {
   listUserInstances(userId: string): Promise<InstanceSummary[]>;
   /** Live instances matching the filter, newest first, one page of them and the total count. */
   listInstances(filter: InstanceFilter, offset: number, limit: number): Promise<{ total: number; instances: InstanceSummary[] }>;
+  /**
+   * Live instances matching the filter, newest first, that come after the cursor (the last one of the previous page):
+   * a page costs the same at any depth, where an offset reads and drops every row before it.
+   */
+  listInstancesAfter(filter: InstanceFilter, after: InstanceCursor | undefined, limit: number): Promise<InstanceSummary[]>;
+  countInstances(filter: InstanceFilter): Promise<number>;
   /**
    * Applies the power state machine (domain/power.ts) to the stored state and records the operation.
    * ownerId undefined bypasses ownership (admin). Raises not_found / conflict.
@@ -100,12 +117,15 @@ export interface InstanceStore {
     operation: PowerOperation,
     now: number,
     idempotency?: IdempotentWrite<Operation>,
-    rules?: { canSuspend: boolean },
+    /** canSuspend: whether the backend can (default yes); requestedBy: who asked, when not the owner (an admin). */
+    context?: { canSuspend?: boolean; requestedBy?: string },
   ): Promise<Operation>;
   /** Marks the instance deleted (gone from the API at once) and due for teardown; returns its delete operation. Raises not_found. */
-  deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>): Promise<Operation>;
+  deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>, requestedBy?: string): Promise<Operation>;
   /** An operation by id, whoever it belongs to (the caller checks ownership), or undefined. */
   getOperation(id: string): Promise<Operation | undefined>;
+  /** A user's operations, newest first, those older than the cursor (an operation id: ids are time-ordered). */
+  listUserOperations(filter: OperationFilter, before: string | undefined, limit: number): Promise<Operation[]>;
   getUsage(userId: string): Promise<Usage>;
   /** Live instances counted by status, for metrics. */
   countInstancesByStatus(): Promise<Array<{ status: string; count: number }>>;
@@ -120,6 +140,21 @@ export interface HistoryStore {
   purgeExpiredIdempotencyKeys(now: number, limit: number): Promise<number>;
   /** Deletes up to limit operations that finished before the given time, oldest first; returns how many. */
   pruneOperations(finishedBefore: number, limit: number): Promise<number>;
+  /** Deletes up to limit events older than before, oldest first; returns how many. */
+  pruneEvents(before: number, limit: number): Promise<number>;
+}
+
+export interface OperationFilter {
+  userId: string;
+  instanceId?: string;
+  status?: OperationStatus;
+}
+
+/** PENDING until the reconciler takes the work up, RUNNING until it ends. */
+export function operationStatus(operation: Pick<Operation, 'state' | 'startedAt'>): OperationStatus {
+  if (operation.state === 'done') return 'DONE';
+  if (operation.state === 'failed') return 'FAILED';
+  return operation.startedAt === null ? 'PENDING' : 'RUNNING';
 }
 
 export interface Operation {
@@ -131,10 +166,51 @@ export interface Operation {
   state: 'pending' | 'done' | 'failed';
   generation: number;
   createdAt: number;
+  /** Who asked: the owner, or a compute admin acting on the owner's instance. */
+  requestedBy: string;
   /** When the reconciler took up the work (null while the operation waits for it). */
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
+}
+
+export const EVENT_TYPES = ['instance.status', 'instance.deleted', 'operation'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * A change a client may want to hear of, stored with the change. data: for instance.status, the status, previousStatus
+ * and addresses; for operation, the Operation; for instance.deleted, nothing more.
+ */
+export interface GaleEvent {
+  /** Commit order: a stream resumes after the last seq it saw. */
+  seq: number;
+  at: number;
+  /** The instance's owner. */
+  userId: string;
+  instanceId: string;
+  type: EventType;
+  data: Record<string, unknown>;
+}
+
+export type EventDraft = Omit<GaleEvent, 'seq' | 'at'>;
+
+export interface EventFilter {
+  userId?: string;
+  instanceId?: string;
+  types?: EventType[];
+}
+
+/** The events written with every change; read by the API's waiters and streams. */
+export interface EventStore {
+  /** Events after seq, oldest first, at most limit, matching the filter. */
+  listEvents(after: number, filter: EventFilter, limit: number): Promise<GaleEvent[]>;
+  /** The oldest and newest seq kept (0 and 0 when there are none). */
+  eventSeqRange(): Promise<{ first: number; last: number }>;
+  /**
+   * Calls listener (with nothing: the caller reads what is new) whenever events may have been appended, by this
+   * process or, on PostgreSQL, any replica; returns the unsubscribe function.
+   */
+  subscribeToEvents(listener: () => void): () => void;
 }
 
 /** An operation the reconciler has just finished, for the metric of how long operations take. */
@@ -237,7 +313,7 @@ export interface SimulatorStore {
   listMachines(range?: IdRange): Promise<SimulatedMachine[]>;
 }
 
-export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, SimulatorStore {
+export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, SimulatorStore, EventStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * The clock every user of this store should read, when it has one of its own: PostgreSQL's server clock (corrected
@@ -248,6 +324,8 @@ export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore
   installationId(): Promise<string>;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
+  /** Statements sent to the database since the store opened (gale_store_queries_total). */
+  queryCount(): number;
   /**
    * SQLite only (the data disk is Gale's own): how the disk stands, e.g. "ok, 812 MB free"; throws while writes fail
    * for space, until a write succeeds again.

@@ -16,6 +16,11 @@ export interface MetricSources {
   queueDepth(): Promise<number>;
   /** Live instances counted by status. */
   instancesByStatus(): Promise<Array<{ status: string; count: number }>>;
+  /** Statements this process has sent to the database. */
+  storeQueries(): number;
+  /** Event streams and waits open on this process. */
+  openStreams(): number;
+  openWaits(): number;
 }
 
 /**
@@ -33,6 +38,8 @@ export class GaleMetrics {
   /** 1 while the shared rate-limit store answers, 0 while its circuit is open and counts fall back to memory. */
   readonly rateLimitStoreUp: Gauge<'backend'>;
   private readonly operationDuration: Histogram<'kind' | 'provider' | 'outcome'>;
+  /** Event streams ended, by why: the client left, the server shut down, the client did not read, its timeout. */
+  readonly eventStreamsEnded: Counter<'reason'>;
 
   constructor(sources: MetricSources, private readonly providerName: string) {
     const registers = [this.registry];
@@ -84,6 +91,37 @@ export class GaleMetrics {
       help: 'Reconciler claims finished on this replica, by the action claimed for and how it ended',
       labelNames: ['action', 'outcome'],
       registers,
+    });
+    this.eventStreamsEnded = new Counter({
+      name: 'gale_event_streams_ended_total',
+      help: 'GET /events streams ended, by reason: client (it left), shutdown, slow (it did not read and was cut off), timeout',
+      labelNames: ['reason'],
+      registers,
+    });
+    new Counter({
+      name: 'gale_store_queries_total',
+      help: 'Statements this process has sent to its database',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.storeQueries());
+      },
+    });
+    new Gauge({
+      name: 'gale_event_streams',
+      help: 'GET /events streams open on this process',
+      registers,
+      collect() {
+        this.set(sources.openStreams());
+      },
+    });
+    new Gauge({
+      name: 'gale_waits',
+      help: 'Operation and instance waits open on this process',
+      registers,
+      collect() {
+        this.set(sources.openWaits());
+      },
     });
     new Gauge({
       name: 'gale_reconciler_queue_depth',

@@ -38,6 +38,8 @@ export interface ReconcilerOptions {
   shutdownWaitMs?: number;
   /** Finished operations older than this are pruned (config retention.operationsMs); expired idempotency keys too. */
   operationRetentionMs?: number;
+  /** Events older than this are pruned (config retention.eventsMs): a stream can no longer resume from them. */
+  eventRetentionMs?: number;
   /** How often the pruning runs. */
   pruneIntervalMs?: number;
   backoff?: BackoffPolicy;
@@ -80,6 +82,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     stopGraceMs: o.stopGraceMs ?? 60_000,
     shutdownWaitMs: o.shutdownWaitMs ?? 3_000,
     operationRetentionMs: o.operationRetentionMs ?? 7 * 86_400_000,
+    eventRetentionMs: o.eventRetentionMs ?? 86_400_000,
     pruneIntervalMs: o.pruneIntervalMs ?? 60_000,
     backoff: o.backoff ?? { baseMs: 500, maxMs: 60_000 },
     waitRetryMs: o.waitRetryMs ?? 500,

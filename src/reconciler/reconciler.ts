@@ -196,14 +196,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   /**
-   * The janitor: finished operations past their retention and expired idempotency keys, a batch at a time, a few
+   * The janitor: finished operations and events past their retention and expired idempotency keys, a batch at a time, a few
    * batches a run, so that a backlog is worked off over several runs instead of in one long transaction.
    */
   async function prune(): Promise<void> {
     const now = o.clock.now();
     let pruned = 0;
     for (let batch = 0; batch < PRUNE_BATCHES_PER_RUN; batch++) {
-      const removed = (await o.store.pruneOperations(now - o.operationRetentionMs, PRUNE_BATCH)) + (await o.store.purgeExpiredIdempotencyKeys(now, PRUNE_BATCH));
+      const removed =
+        (await o.store.pruneOperations(now - o.operationRetentionMs, PRUNE_BATCH)) +
+        (await o.store.purgeExpiredIdempotencyKeys(now, PRUNE_BATCH)) +
+        (await o.store.pruneEvents(now - o.eventRetentionMs, PRUNE_BATCH));
       pruned += removed;
       if (removed === 0) break;
     }

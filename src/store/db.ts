@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, LogEvent } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import type { IdRange } from '../domain/provider.js';
 import type { Database } from './schema.js';
@@ -34,6 +34,39 @@ export interface Db {
    * row locks and needs none: its write transaction already excludes every other writer.
    */
   readonly lockRows: boolean;
+  /** A write that appended events has committed (events.ts). PostgreSQL's NOTIFY has told everyone already. */
+  eventsCommitted(): void;
+  /** PostgreSQL: the channel this store's events are notified on (one per schema, so that stores sharing a database don't wake each other). */
+  readonly eventChannel?: string;
+  /** Hears of events appended by this process (SQLite) or any process on the database (PostgreSQL's LISTEN). */
+  subscribeToEvents(listener: () => void): () => void;
+  readonly queries: QueryCounter;
+}
+
+/** Counts the statements a store sends (Kysely's log hook sees every one, in transactions too): gale_store_queries_total. */
+export class QueryCounter {
+  count = 0;
+  readonly log = (event: LogEvent): void => {
+    if (event.level === 'query') this.count++;
+  };
+}
+
+/** The in-process side of event notification: SQLite's, and every process's own listeners. */
+export class EventListeners {
+  private readonly listeners = new Set<() => void>();
+
+  add(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  notify(): void {
+    for (const listener of this.listeners) listener();
+  }
 }
 
 interface CodedError {

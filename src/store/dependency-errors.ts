@@ -81,18 +81,22 @@ export function withDependencyErrors<S extends object>(store: S): S {
       wrapped[name] = value;
       continue;
     }
-    const method = value as (...args: unknown[]) => Promise<unknown>;
+    const method = value as (...args: unknown[]) => unknown;
     const read = READS.test(name);
-    wrapped[name] = (...args: unknown[]) =>
-      method(...args).catch((error: unknown) => {
+    wrapped[name] = (...args: unknown[]) => {
+      const result = method(...args);
+      // Not every method goes to the database (subscribeToEvents hands back a function).
+      if (!(result instanceof Promise)) return result;
+      return result.catch((error: unknown) => {
         const failure = dependencyFailure(error);
         if (failure?.connectionLost && read) {
-          return method(...args).catch((again: unknown) => {
+          return (method(...args) as Promise<unknown>).catch((again: unknown) => {
             throw dependencyFailure(again) ?? again;
           });
         }
         throw failure ?? error;
       });
+    };
   }
   return wrapped as S;
 }

@@ -3,11 +3,12 @@ import { GaleError, instanceNotFound, notFound } from '../domain/errors.js';
 import type { IdempotentWrite } from '../domain/idempotency.js';
 import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, PowerOperation } from '../domain/instance.js';
 import { planPowerOperation } from '../domain/power.js';
-import type { InstanceFilter, InstanceStore, NewInstance, Operation } from '../domain/store.js';
+import type { CreatedInstance, InstanceCursor, InstanceFilter, InstanceStore, NewInstance, Operation } from '../domain/store.js';
 import { quotaViolation, type Tier, type Usage } from '../domain/tiers.js';
 import type { Db } from './db.js';
 import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
-import { insertFinishedOperation, insertOperation, operationReader } from './operations.js';
+import { operationEvent, statusEvent, writeWithEvents, type Emit } from './events.js';
+import { insertFinishedOperation, insertOperation, listUserOperations, operationReader } from './operations.js';
 import { precompiled, statement } from './precompiled.js';
 import { INSTANCE_COLUMNS, SUMMARY_COLUMNS, toInstance, toSummary } from './rows.js';
 import type { Database } from './schema.js';
@@ -40,7 +41,7 @@ export function instanceStore(db: Db): InstanceStore {
   const selectLiveForUpdate = statement((q, { id }: { id: string }) =>
     q
       .selectFrom('instances')
-      .select(['id', 'user_id', 'status', 'desired', 'generation'])
+      .select(['id', 'user_id', 'status', 'desired', 'generation', 'internal_ip', 'external_ip'])
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .$if(db.lockRows, (locked) => locked.forUpdate()),
@@ -59,9 +60,24 @@ export function instanceStore(db: Db): InstanceStore {
     return row;
   }
 
+  function liveMatching(filter: InstanceFilter) {
+    let live = kysely.selectFrom('instances').where('deleted_at', 'is', null);
+    if (filter.userId !== undefined) live = live.where('user_id', '=', filter.userId);
+    if (filter.customerId !== undefined) live = live.where('customer_id', '=', filter.customerId);
+    if (filter.status !== undefined) live = live.where('status', '=', filter.status);
+    if (filter.zone !== undefined) live = live.where('zone', '=', filter.zone);
+    if (filter.templateId !== undefined) live = live.where('template_id', '=', filter.templateId);
+    return live;
+  }
+
+  async function countLive(filter: InstanceFilter): Promise<number> {
+    const counted = await liveMatching(filter).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+    return Number(counted.total);
+  }
+
   return {
-    createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<InstanceRecord>): Promise<InstanceRecord> {
-      return guarded(db, idempotency, () => db.write(async (trx) => {
+    createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<CreatedInstance>): Promise<CreatedInstance> {
+      return guarded(db, idempotency, () => writeWithEvents(db, async (trx, emit) => {
         // Concurrent creates of one user queue here (PostgreSQL row lock; SQLite holds the write lock
         // already), so the usage read next cannot be stale by the time the insert commits.
         const [owner] = (await selectUserForUpdate(trx, { id: input.userId })).rows;
@@ -95,9 +111,19 @@ export function instanceStore(db: Db): InstanceStore {
           provisioned: false,
         };
         await insertNewInstance(trx, record);
-        await insertOperation(trx, { instanceId: record.id, userId: record.userId, kind: 'create', generation: 1, createdAt: record.createdAt });
-        await rememberAnswer(trx, idempotency, record);
-        return record;
+        const operation = await insertOperation(trx, {
+          instanceId: record.id,
+          userId: record.userId,
+          requestedBy: record.userId,
+          kind: 'create',
+          generation: 1,
+          createdAt: record.createdAt,
+        });
+        emit(statusEvent(record, undefined, record)!);
+        emit(operationEvent(operation));
+        const created: CreatedInstance = { ...record, operationId: operation.id };
+        await rememberAnswer(trx, idempotency, created);
+        return created;
       }));
     },
 
@@ -116,18 +142,27 @@ export function instanceStore(db: Db): InstanceStore {
     },
 
     async listInstances(filter: InstanceFilter, offset: number, limit: number) {
-      let live = kysely.selectFrom('instances').where('deleted_at', 'is', null);
-      if (filter.userId !== undefined) live = live.where('user_id', '=', filter.userId);
-      if (filter.customerId !== undefined) live = live.where('customer_id', '=', filter.customerId);
-      if (filter.status !== undefined) live = live.where('status', '=', filter.status);
-      if (filter.zone !== undefined) live = live.where('zone', '=', filter.zone);
-      if (filter.templateId !== undefined) live = live.where('template_id', '=', filter.templateId);
-      const [counted, rows] = await Promise.all([
-        live.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+      const live = liveMatching(filter);
+      const [total, rows] = await Promise.all([
+        countLive(filter),
         live.select(SUMMARY_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
       ]);
-      return { total: Number(counted.total), instances: rows.map(toSummary) };
+      return { total, instances: rows.map(toSummary) };
     },
+
+    async listInstancesAfter(filter: InstanceFilter, after: InstanceCursor | undefined, limit: number): Promise<InstanceSummary[]> {
+      // A row-value comparison on (created_at, id): both engines seek the index to the cursor instead of counting up to it.
+      const rows = await liveMatching(filter)
+        .select(SUMMARY_COLUMNS)
+        .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after!.createdAt, after!.id))))
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(toSummary);
+    },
+
+    countInstances: countLive,
 
     requestPowerOperation(
       id: string,
@@ -135,40 +170,46 @@ export function instanceStore(db: Db): InstanceStore {
       operation: PowerOperation,
       now: number,
       idempotency?: IdempotentWrite<Operation>,
-      rules: { canSuspend: boolean } = { canSuspend: true },
+      context: { canSuspend?: boolean; requestedBy?: string } = {},
     ) {
-      return guarded(db, idempotency, () => db.write(async (trx): Promise<Operation> => {
+      return guarded(db, idempotency, () => writeWithEvents(db, async (trx, emit): Promise<Operation> => {
         // Before the lookup: a repeat of an accepted request replays even if the instance has since been deleted.
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
-        const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation, rules.canSuspend);
+        const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation, context.canSuspend ?? true);
+        const asked = { instanceId: id, userId: row.user_id, requestedBy: context.requestedBy ?? row.user_id, kind: operation, createdAt: now };
         let accepted: Operation;
         if (plan.kind === 'noop') {
-          accepted = await insertFinishedOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation: row.generation, createdAt: now });
+          accepted = await insertFinishedOperation(trx, { ...asked, generation: row.generation });
         } else {
           const { desired, status, requestReset } = plan.change;
           const generation = row.generation + 1;
           await changeIntent(trx, { id, desired, status, generation, resets: requestReset ? 1 : 0, now });
-          accepted = await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: operation, generation, createdAt: now });
+          accepted = await insertOperation(trx, { ...asked, generation });
+          emitStatus(emit, row, status);
         }
+        emit(operationEvent(accepted));
         await rememberAnswer(trx, idempotency, accepted);
         return accepted;
       }));
     },
 
-    deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>): Promise<Operation> {
-      return guarded(db, idempotency, () => db.write(async (trx) => {
+    deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>, requestedBy?: string): Promise<Operation> {
+      return guarded(db, idempotency, () => writeWithEvents(db, async (trx, emit) => {
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
         const generation = row.generation + 1;
         await markDeleted(trx, { id, now, generation });
-        const accepted = await insertOperation(trx, { instanceId: id, userId: row.user_id, kind: 'delete', generation, createdAt: now });
+        const accepted = await insertOperation(trx, { instanceId: id, userId: row.user_id, requestedBy: requestedBy ?? row.user_id, kind: 'delete', generation, createdAt: now });
+        emit({ userId: row.user_id, instanceId: id, type: 'instance.deleted', data: {} });
+        emit(operationEvent(accepted));
         await rememberAnswer(trx, idempotency, accepted);
         return accepted;
       }));
     },
 
     getOperation: operationReader(db),
+    listUserOperations: (filter, before, limit) => listUserOperations(db, filter, before, limit),
 
     getUsage(userId: string): Promise<Usage> {
       return usageOf(kysely, userId);
@@ -184,6 +225,13 @@ export function instanceStore(db: Db): InstanceStore {
       return rows.map((row) => ({ status: row.status, count: Number(row.count) }));
     },
   };
+}
+
+/** The status an accepted change shows at once, as an event when it differs from what was shown. */
+function emitStatus(emit: Emit, row: { id: string; user_id: string; status: string; internal_ip: string; external_ip: string }, status: InstanceStatus): void {
+  const before = { status: row.status, internalIp: row.internal_ip, externalIp: row.external_ip };
+  const draft = statusEvent({ id: row.id, userId: row.user_id }, before, { ...before, status });
+  if (draft) emit(draft);
 }
 
 /** A new instance's row, due at once. */

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Store } from '../domain/store.js';
 import type { Db } from './db.js';
 import { withDependencyErrors } from './dependency-errors.js';
+import { eventStore } from './events.js';
 import { idempotencyStore } from './idempotency.js';
 import { instanceStore } from './instances.js';
 import { listOperations, pruneOperations } from './operations.js';
@@ -30,6 +31,7 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     ...workClaims(db),
     ...workResults(db),
     ...simulatorStore(db),
+    ...eventStore(db),
     listOperations: (instanceId: string) => listOperations(db, instanceId),
     pruneOperations: (finishedBefore: number, limit: number) => pruneOperations(db, finishedBefore, limit),
 
@@ -47,6 +49,8 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
       installationId = row.value;
       return installationId;
     },
+
+    queryCount: () => db.queries.count,
 
     async ping(): Promise<void> {
       await sql`select 1`.execute(db.kysely);

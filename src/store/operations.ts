@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { newTimeOrderedId } from '../domain/ids.js';
 import type { OperationKind } from '../domain/instance.js';
-import type { FinishedOperation, Operation } from '../domain/store.js';
+import type { FinishedOperation, Operation, OperationFilter } from '../domain/store.js';
 import type { Db } from './db.js';
 import { precompiled, statement } from './precompiled.js';
 import { toOperation } from './rows.js';
@@ -13,7 +13,7 @@ import type { Database } from './schema.js';
  * function here takes the transaction it is part of.
  */
 
-type NewOperation = { instanceId: string; userId: string; kind: OperationKind; generation: number; createdAt: number };
+type NewOperation = { instanceId: string; userId: string; requestedBy: string; kind: OperationKind; generation: number; createdAt: number };
 
 /**
  * 'pending' written into the SQL rather than bound: SQLite uses the partial index operations_pending (migration 005)
@@ -31,6 +31,7 @@ const insertRow = statement((q, op: Operation) =>
     state: op.state,
     generation: op.generation,
     created_at: op.createdAt,
+    requested_by: op.requestedBy,
     started_at: op.startedAt,
     finished_at: op.finishedAt,
     error: null,
@@ -52,25 +53,27 @@ export async function insertFinishedOperation(trx: Kysely<Database>, op: NewOper
   return row;
 }
 
-/** The claimed instances' waiting operations have started: the reconciler took up their work. */
-export async function markOperationsStarted(trx: Kysely<Database>, instanceIds: string[], at: number): Promise<void> {
-  if (instanceIds.length === 0) return;
-  await trx
+/** The claimed instances' waiting operations have started: the reconciler took up their work. Returns them. */
+export async function markOperationsStarted(trx: Kysely<Database>, instanceIds: string[], at: number): Promise<Operation[]> {
+  if (instanceIds.length === 0) return [];
+  const rows = await trx
     .updateTable('operations')
     .set({ started_at: at })
     .where('instance_id', 'in', instanceIds)
     .where('state', '=', PENDING)
     .where('started_at', 'is', null)
+    .returningAll()
     .execute();
+  return rows.map(toOperation);
 }
 
-/** Finishes the pending operations of an instance, those up to a generation or all of them; returns what it finished. */
+/** Finishes the pending operations of an instance, those up to a generation or all of them; returns them, finished. */
 export async function finishOperations(
   trx: Kysely<Database>,
   instanceId: string,
   upToGeneration: number | undefined,
   outcome: { state: 'done' | 'failed'; at: number; error?: string },
-): Promise<FinishedOperation[]> {
+): Promise<Operation[]> {
   const rows = await trx
     .updateTable('operations')
     // An operation finished before it was seen starting (claimed and done between two reads) started when it ended.
@@ -78,9 +81,40 @@ export async function finishOperations(
     .where('instance_id', '=', instanceId)
     .where('state', '=', PENDING)
     .$if(upToGeneration !== undefined, (q) => q.where('generation', '<=', upToGeneration ?? 0))
-    .returning(['kind', 'created_at'])
+    .returningAll()
     .execute();
-  return rows.map((row) => ({ kind: row.kind as OperationKind, state: outcome.state, createdAt: row.created_at, finishedAt: outcome.at }));
+  return rows.map(toOperation);
+}
+
+/** What the metric of operation durations needs of the operations a write finished. */
+export function finished(operations: Operation[]): FinishedOperation[] {
+  return operations.map((op) => ({ kind: op.kind, state: op.state === 'failed' ? 'failed' : 'done', createdAt: op.createdAt, finishedAt: op.finishedAt ?? op.createdAt }));
+}
+
+/** A user's operations newest first (ids are time-ordered), from the index operations_user (user_id, id). */
+export async function listUserOperations(db: Db, filter: OperationFilter, before: string | undefined, limit: number): Promise<Operation[]> {
+  const rows = await db.kysely
+    .selectFrom('operations')
+    .selectAll()
+    .where('user_id', '=', filter.userId)
+    .$if(filter.instanceId !== undefined, (q) => q.where('instance_id', '=', filter.instanceId!))
+    .$if(filter.status !== undefined, (q) => {
+      switch (filter.status) {
+        case 'PENDING':
+          return q.where('state', '=', PENDING).where('started_at', 'is', null);
+        case 'RUNNING':
+          return q.where('state', '=', PENDING).where('started_at', 'is not', null);
+        case 'DONE':
+          return q.where('state', '=', 'done');
+        default:
+          return q.where('state', '=', 'failed');
+      }
+    })
+    .$if(before !== undefined, (q) => q.where('id', '<', before!))
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(toOperation);
 }
 
 export async function listOperations(db: Db, instanceId: string): Promise<Operation[]> {

@@ -3,8 +3,10 @@ import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
-import { isRetryableTransactionError, isUniqueViolation, type Db } from './db.js';
+import { isRetryableTransactionError, isUniqueViolation, QueryCounter, type Db } from './db.js';
 import { databaseClock } from './database-clock.js';
+import { PostgresEventListener } from './event-listener.js';
+import { eventChannelOf } from './events.js';
 import { dependencyFailure } from './dependency-errors.js';
 import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrate.js';
@@ -61,13 +63,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await migrating.destroy();
     }
   });
+  const queries = new QueryCounter();
   const kysely = connect(options, {
     max: options.poolSize ?? 10,
     // The server cancels a statement that runs too long (57014); a server that does not answer at all (hung, or a
     // network gone) is given up on by the client a second later. Either way the request is answered, 503.
     options: `-c statement_timeout=${queryTimeoutMs} -c idle_in_transaction_session_timeout=${queryTimeoutMs * 2}`,
     query_timeout: queryTimeoutMs + 1_000,
-  });
+  }, queries);
 
   // The database server's clock, which every replica shares, unless a test injects one of its own.
   let serverClock: Awaited<ReturnType<typeof databaseClock>> | undefined;
@@ -78,22 +81,30 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
   const clock = options.clock ?? serverClock ?? systemClock;
+  const eventChannel = eventChannelOf(schema);
+  const listener = new PostgresEventListener(options.url, eventChannel, (error) => options.onConnectionError?.(error));
   const db: Db = {
     dialect: 'postgres',
     kysely,
     clock,
     lockRows: true,
     write: (fn) => retrying(() => kysely.transaction().execute(fn)),
+    eventChannel,
+    // Every replica, this one included, hears of the commit through NOTIFY.
+    eventsCommitted: () => undefined,
+    subscribeToEvents: (notify) => listener.subscribe(notify),
+    queries,
   };
   const store = createKyselyStore(db, async () => {
     serverClock?.close();
+    await listener.close();
     await kysely.destroy();
   });
   return { ...store, clock };
 }
 
 /** A Kysely on a pool of its own, every connection of which survives its server going away (see onError). */
-function connect(options: PostgresStoreOptions, pool: pg.PoolConfig): Kysely<Database> {
+function connect(options: PostgresStoreOptions, pool: pg.PoolConfig, queries?: QueryCounter): Kysely<Database> {
   const connections = new pg.Pool({ connectionString: options.url, types, connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000, ...pool });
   const onError = (error: Error): void => options.onConnectionError?.(error);
   // A connection the server ends (a restart, pg_terminate_backend, a failover) emits 'error': on the pool while it is
@@ -112,6 +123,7 @@ function connect(options: PostgresStoreOptions, pool: pg.PoolConfig): Kysely<Dat
           }
         : undefined,
     }),
+    log: queries?.log,
   });
 }
 

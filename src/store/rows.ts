@@ -102,6 +102,7 @@ export function toOperation(row: Selectable<OperationsTable>): Operation {
     state: row.state as Operation['state'],
     generation: row.generation,
     createdAt: row.created_at,
+    requestedBy: row.requested_by ?? row.user_id,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     error: row.error,

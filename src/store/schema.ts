@@ -78,6 +78,8 @@ export interface OperationsTable {
   created_at: number;
   /** When the reconciler claimed the work this operation belongs to; NULL while it waits. */
   started_at: number | null;
+  /** Who asked: the owner, or a compute admin acting on the owner's instance (NULL only in rows older than 006). */
+  requested_by: string | null;
   finished_at: number | null;
   error: string | null;
 }
@@ -92,6 +94,18 @@ export interface SimulatedMachinesTable {
   updated_at: number;
 }
 
+export interface EventsTable {
+  /** Commit order (store/events.ts): a stream resumes after the last seq it saw. */
+  seq: Generated<number>;
+  at: number;
+  /** The instance's owner, whose stream it belongs to. */
+  user_id: string;
+  instance_id: string;
+  type: string;
+  /** JSON of the event's fields. */
+  data: string;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -104,5 +118,6 @@ export interface Database {
   instances: InstancesTable;
   operations: OperationsTable;
   simulated_machines: SimulatedMachinesTable;
+  events: EventsTable;
   meta: MetaTable;
 }

@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
-import type { Db } from './db.js';
+import { EventListeners, QueryCounter, type Db } from './db.js';
 import { dependencyFailure } from './dependency-errors.js';
 import { acquireFileMutex } from './file-locks.js';
 import { GroupCommitter } from './group-commit.js';
@@ -58,7 +58,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
 
   const { mutex, release } = fileMutex;
-  const kysely = new Kysely<Database>({ dialect: new GaleSqliteDialect(sqlite) });
+  const queries = new QueryCounter();
+  const kysely = new Kysely<Database>({ dialect: new GaleSqliteDialect(sqlite), log: queries.log });
   let checkpointer: WalCheckpointer | undefined;
   const teardown = async (): Promise<void> => {
     await checkpointer?.close();
@@ -78,12 +79,17 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 
   const writes = new GroupCommitter(kysely, mutex, () => sqlite.inTransaction);
   const disk = new DiskWatch(sqlite, filename);
+  // Every write happens in this process: it tells its own listeners, after the commit.
+  const listeners = new EventListeners();
   const db: Db = {
     dialect: 'sqlite',
     kysely,
     clock: options.clock ?? systemClock,
     lockRows: false,
     write: (fn) => disk.watched(() => writes.write(fn)),
+    eventsCommitted: () => listeners.notify(),
+    subscribeToEvents: (listener) => listeners.add(listener),
+    queries,
   };
   const store = createKyselyStore(db, teardown);
   if (filename === MEMORY) return store;

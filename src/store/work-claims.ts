@@ -2,6 +2,7 @@ import type { DesiredPower, InstanceStatus } from '../domain/instance.js';
 import type { ClaimedInstance, ObservedState, ResyncRow, WorkStore } from '../domain/store.js';
 import type { IdRange } from '../domain/provider.js';
 import { whereInIdRange, type Db } from './db.js';
+import { operationEvent, statusEvent, writeWithEvents } from './events.js';
 import { markOperationsStarted } from './operations.js';
 import { CLAIMED_COLUMNS, toClaimed } from './rows.js';
 
@@ -12,7 +13,7 @@ export function workClaims(db: Db): ClaimSide {
   return {
     async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]> {
       if (limit <= 0) return [];
-      const rows = await db.write(async (trx) => {
+      const rows = await writeWithEvents(db, async (trx, emit) => {
         const claimed = await trx
           // The candidates are picked and locked in a CTE, which PostgreSQL evaluates exactly once;
           // SKIP LOCKED lets replicas claiming at the same moment take different rows instead of queueing.
@@ -32,7 +33,7 @@ export function workClaims(db: Db): ClaimSide {
           .returning(CLAIMED_COLUMNS)
           .execute();
         // The operations waiting for this work are under way now (PENDING -> RUNNING in the API).
-        await markOperationsStarted(trx, claimed.map((row) => row.id), now);
+        for (const operation of await markOperationsStarted(trx, claimed.map((row) => row.id), now)) emit(operationEvent(operation));
         return claimed;
       });
       // RETURNING has no order: restore the oldest-due-first order the claim was made in.
@@ -111,16 +112,25 @@ export function workClaims(db: Db): ClaimSide {
       const now = db.clock.now();
       // The conditions re-check, at write time, what made the resync think the instance was idle:
       // a reconciler that claimed it since then must not have its newer truth overwritten.
-      await db.write((trx) =>
-        trx
+      await writeWithEvents(db, async (trx, emit) => {
+        const before = await trx
+          .selectFrom('instances')
+          .select(['user_id', 'status', 'internal_ip', 'external_ip'])
+          .where('id', '=', id)
+          .$if(db.lockRows, (q) => q.forUpdate())
+          .executeTakeFirst();
+        const updated = await trx
           .updateTable('instances')
           .set({ status: observed.status, internal_ip: observed.internalIp, external_ip: observed.externalIp })
           .where('id', '=', id)
           .where('deleted_at', 'is', null)
           .where((eb) => eb('generation', '=', eb.ref('reconciled_generation')))
           .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-          .execute(),
-      );
+          .executeTakeFirst();
+        if (!before || updated.numUpdatedRows === 0n) return;
+        const draft = statusEvent({ id, userId: before.user_id }, { status: before.status, internalIp: before.internal_ip, externalIp: before.external_ip }, observed);
+        if (draft) emit(draft);
+      });
     },
 
     async markDue(ids: string[], now: number): Promise<void> {

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { InstanceStatus } from '../domain/instance.js';
 import type { FinishedOperation, ObservedState, WorkStore } from '../domain/store.js';
 import type { Db } from './db.js';
-import { finishOperations } from './operations.js';
+import { operationEvent, statusEvent, writeWithEvents, type Emit } from './events.js';
+import { finished, finishOperations } from './operations.js';
 import type { Database } from './schema.js';
 
 type ResultSide = Pick<WorkStore, 'recordProgress' | 'completeWork' | 'failWork' | 'abandonWork' | 'purgeDeleted'>;
@@ -15,17 +16,24 @@ const RELEASED = { lease_owner: null, lease_until: null } as const;
 /**
  * What the reconciler writes back. Every statement is fenced by `lease_owner = owner`: a replica whose
  * lease expired and was taken over writes nothing, so it cannot overwrite the newer owner's results.
+ * Every change of an instance's status or addresses, and of its operations, is told as an event (events.ts).
  */
 export function workResults(db: Db): ResultSide {
   /** The leased row, locked on PostgreSQL; undefined when owner no longer holds the lease. */
   function leased(trx: Kysely<Database>, id: string, owner: string) {
     return trx
       .selectFrom('instances')
-      .select(['generation', 'work_due_at'])
+      .select(['generation', 'work_due_at', 'user_id', 'status', 'internal_ip', 'external_ip'])
       .where('id', '=', id)
       .where('lease_owner', '=', owner)
       .$if(db.lockRows, (q) => q.forUpdate())
       .executeTakeFirst();
+  }
+
+  /** An instance's status or addresses as the row had them, then as they are now: the event, if they differ. */
+  function statusChange(emit: Emit, id: string, row: { user_id: string; status: string; internal_ip: string; external_ip: string }, now: ObservedState): void {
+    const draft = statusEvent({ id, userId: row.user_id }, { status: row.status, internalIp: row.internal_ip, externalIp: row.external_ip }, now);
+    if (draft) emit(draft);
   }
 
   return {
@@ -34,11 +42,15 @@ export function workResults(db: Db): ResultSide {
       if (patch.status !== undefined) set.status = patch.status;
       if (patch.provisioned !== undefined) set.provisioned = patch.provisioned ? 1 : 0;
       if (Object.keys(set).length === 0) return;
-      await db.write((trx) => trx.updateTable('instances').set(set).where('id', '=', id).where('lease_owner', '=', owner).execute());
+      await writeWithEvents(db, async (trx, emit) => {
+        const row = patch.status === undefined ? undefined : await leased(trx, id, owner);
+        await trx.updateTable('instances').set(set).where('id', '=', id).where('lease_owner', '=', owner).execute();
+        if (row && patch.status) statusChange(emit, id, row, { status: patch.status, internalIp: row.internal_ip, externalIp: row.external_ip });
+      });
     },
 
     completeWork(id: string, owner: string, result: { generation: number; resetApplied: number; observed: ObservedState; provisioned: boolean }) {
-      return db.write(async (trx): Promise<{ caughtUp: boolean; finished: FinishedOperation[] }> => {
+      return writeWithEvents(db, async (trx, emit): Promise<{ caughtUp: boolean; finished: FinishedOperation[] }> => {
         const row = await leased(trx, id, owner);
         if (!row) return { caughtUp: false, finished: [] };
         const now = db.clock.now();
@@ -64,8 +76,10 @@ export function workResults(db: Db): ResultSide {
           )
           .where('id', '=', id)
           .execute();
-        const finished = await finishOperations(trx, id, result.generation, { state: 'done', at: now });
-        return { caughtUp, finished };
+        statusChange(emit, id, row, { ...result.observed, status: caughtUp ? result.observed.status : (row.status as InstanceStatus) });
+        const done = await finishOperations(trx, id, result.generation, { state: 'done', at: now });
+        for (const operation of done) emit(operationEvent(operation));
+        return { caughtUp, finished: finished(done) };
       });
     },
 
@@ -81,7 +95,7 @@ export function workResults(db: Db): ResultSide {
     },
 
     abandonWork(id: string, owner: string, generation: number, error: string): Promise<FinishedOperation[]> {
-      return db.write(async (trx) => {
+      return writeWithEvents(db, async (trx, emit) => {
         const row = await leased(trx, id, owner);
         if (!row) return [];
         const now = db.clock.now();
@@ -92,6 +106,7 @@ export function workResults(db: Db): ResultSide {
             .set({ ...RELEASED, status: 'TERMINATED', desired: 'TERMINATED', reconciled_generation: generation, work_due_at: null, attempts: 0, last_error: lastError })
             .where('id', '=', id)
             .execute();
+          statusChange(emit, id, row, { status: 'TERMINATED', internalIp: row.internal_ip, externalIp: row.external_ip });
         } else {
           // The user asked for something newer (a delete, say) while this failed: that request must still
           // be carried out, so only the operations that were tried fail and the instance stays due.
@@ -101,12 +116,14 @@ export function workResults(db: Db): ResultSide {
             .where('id', '=', id)
             .execute();
         }
-        return finishOperations(trx, id, generation, { state: 'failed', at: now, error: lastError });
+        const failed = await finishOperations(trx, id, generation, { state: 'failed', at: now, error: lastError });
+        for (const operation of failed) emit(operationEvent(operation));
+        return finished(failed);
       });
     },
 
     purgeDeleted(id: string, owner: string): Promise<FinishedOperation[]> {
-      return db.write(async (trx) => {
+      return writeWithEvents(db, async (trx, emit) => {
         const removed = await trx
           .deleteFrom('instances')
           .where('id', '=', id)
@@ -114,7 +131,9 @@ export function workResults(db: Db): ResultSide {
           .where('deleted_at', 'is not', null)
           .executeTakeFirst();
         if (removed.numDeletedRows === 0n) return [];
-        return finishOperations(trx, id, undefined, { state: 'done', at: db.clock.now() });
+        const done = await finishOperations(trx, id, undefined, { state: 'done', at: db.clock.now() });
+        for (const operation of done) emit(operationEvent(operation));
+        return finished(done);
       });
     },
   };

@@ -65,8 +65,30 @@ export async function callUnchecked<T = unknown>(
   const response = await fetch(`${base}${path}`, { method, headers, body });
   const text = await response.text();
   let parsed: unknown = undefined;
-  if (text && (response.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
+  const type = response.headers.get('content-type') ?? '';
+  if (text && type.includes('json')) parsed = JSON.parse(text);
+  if (type.startsWith('text/event-stream')) parsed = sseMessages(text).map((m) => JSON.parse(m.data) as unknown);
   return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+export interface SseMessage {
+  id: string | undefined;
+  data: string;
+}
+
+/** The messages of a Server-Sent Events text (comments and retry lines left out), as a browser's EventSource reads them. */
+export function sseMessages(text: string): SseMessage[] {
+  const messages: SseMessage[] = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    let id: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('id:')) id = line.slice(3).trimStart();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (data.length > 0) messages.push({ id, data: data.join('\n') });
+  }
+  return messages;
 }
 
 interface Envelope {

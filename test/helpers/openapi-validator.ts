@@ -1,5 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { sseMessages } from './http.js';
 
 /*
  * Checks an answer against the OpenAPI document the server serves: the status must be one the operation documents,
@@ -113,8 +114,17 @@ export class OpenApiValidator {
     if (!content) return answer.text === '' ? [] : [`${where}: a body where the document says there is none: ${answer.text.slice(0, 200)}`];
     const mediaType = (answer.headers.get('content-type') ?? '').split(';', 1)[0]!.trim();
     if (!(mediaType in content)) return [`${where}: content-type ${mediaType} is not one of ${Object.keys(content).join(', ')}`];
-    if (!mediaType.includes('json')) return [];
     const validate = this.validator([...at, 'content', mediaType, 'schema']);
+    if (mediaType === 'text/event-stream') {
+      // The schema is each message's data: every one must be JSON of it, and its id field must repeat the data's id.
+      return sseMessages(answer.text).flatMap((message, index) => {
+        const data = parse(message.data);
+        if (!validate(data)) return [`${where}: event ${index} ${message.data.slice(0, 300)}: ${this.ajv.errorsText(validate.errors)}`];
+        const id = (data as { id?: unknown }).id;
+        return message.id === id ? [] : [`${where}: event ${index} has id field ${message.id} but data id ${String(id)}`];
+      });
+    }
+    if (!mediaType.includes('json')) return [];
     const body = parse(answer.text);
     if (!validate(body)) return [`${where}: body ${answer.text.slice(0, 300)}: ${this.ajv.errorsText(validate.errors)}`];
     return [];

@@ -100,7 +100,7 @@ for (const backend of stores) {
       assert.equal(accepted.status, 202);
       assert.match(accepted.headers.get('content-type') ?? '', /^application\/json/);
       const operation = accepted.body as Operation;
-      assert.deepEqual(Object.keys(operation).sort(), ['createdAt', 'id', 'instanceId', 'kind', 'status', 'userId']);
+      assert.deepEqual(Object.keys(operation).sort(), ['createdAt', 'id', 'instanceId', 'kind', 'requestedBy', 'status', 'userId']);
       assert.match(operation.id, UUID);
       assert.deepEqual([operation.kind, operation.instanceId, operation.userId, operation.status], ['stop', i.id, alice.userId, 'PENDING']);
       assert.match(operation.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

@@ -104,7 +104,7 @@ describe('the OpenAPI document', () => {
     ]) {
       assert.ok(routes.includes(route), `${route} is missing`);
     }
-    assert.equal(routes.length, 27);
+    assert.equal(routes.length, 32);
     assert.ok(doc.servers && doc.servers.length > 0, 'servers');
   });
 

@@ -65,6 +65,8 @@ interface Route {
   success: number;
   idempotencyHeader: boolean;
   idempotencyQuery: boolean;
+  /** A Server-Sent Events stream: asked for everything kept (Last-Event-ID 0), and closed by the server after a moment. */
+  streaming: boolean;
 }
 
 interface Variant {
@@ -138,6 +140,7 @@ function routesOf(doc: Document): { routes: Route[]; problems: string[]; publicR
         success: successes[0] ?? 200,
         idempotencyHeader: (op.parameters ?? []).some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
         idempotencyQuery: (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'requestId'),
+        streaming: Object.values(op.responses ?? {}).some((r) => 'text/event-stream' in ((r as { content?: object }).content ?? {})),
       });
     }
   }
@@ -253,6 +256,8 @@ describe('tenant isolation on every documented route', () => {
 
   /** The ways B sends a request: plain, and (where the route takes them) with the keys alice used. */
   function variantsOf(route: Route): Variant[] {
+    // A stream replays every event kept (of alice's too, were it not filtered), then ends after its timeout.
+    if (route.streaming) return [{ name: 'replaying stream', headers: { 'last-event-id': '0' }, query: 'timeout=300ms' }];
     const out: Variant[] = [{ name: 'plain', headers: {}, query: '' }];
     const key = aliceKeyFor(route);
     if (route.idempotencyHeader) out.push({ name: "alice's Idempotency-Key", headers: { 'idempotency-key': key }, query: '' });
@@ -437,6 +442,14 @@ describe('tenant isolation on every documented route', () => {
               const mine = (await gale.server.store.listUserInstances(bob.userId)).map((i) => i.id).sort();
               assert.deepEqual((answer.body as Instance[]).map((i) => i.id).sort(), mine, what);
               assert.ok(mine.includes(bobsOwn));
+            }
+            if (route.streaming) {
+              // Without a user filter too: B's stream is his own events, all of them and nothing of alice's.
+              const own = await call(gale.url, 'GET', `${API_BASE}${withQuery(route.path, variant.query)}`, { headers: { ...headers, ...variant.headers } });
+              assert.equal(own.status, 200, `${what} without userId: ${own.text}`);
+              assertNothingOfAlice(own, undefined, `${what} without userId`);
+              assertOnlyBobs(own, `${what} without userId`);
+              assert.ok(own.text.includes(bobsOwn), `${what} without userId: B's stream replays his own events: ${own.text}`);
             }
             if (route.method === 'GET' && route.path === '/quotas') {
               const usage = await gale.server.store.getUsage(bob.userId);

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GaleError } from '../../src/domain/errors.js';
 import { newInstanceId } from '../../src/domain/ids.js';
-import type { Store } from '../../src/domain/store.js';
 import { forEachStore } from '../helpers/stores.js';
-import { addUser, create, newInstance, SMALL_TIER } from './fixtures.js';
+import { addUser, create, finishCreate, newInstance, SMALL_TIER } from './fixtures.js';
 
 const isCode = (code: string) => (error: unknown) => error instanceof GaleError && error.code === code;
 
@@ -13,7 +12,7 @@ await forEachStore((factory) => {
     const store = await factory.open();
     t.after(() => store.cleanup());
     const user = await addUser(store);
-    const made = await create(store, user.id, { createdAt: 5_000 });
+    const { operationId, ...made } = await store.createInstance(newInstance(user.id, { createdAt: 5_000 }), null, () => newInstanceId(user.id));
     assert.match(made.id, /^tw-[0-9a-f]{6}-[0-9a-f]{8}$/);
     assert.deepEqual(made, {
       id: made.id,
@@ -40,8 +39,9 @@ await forEachStore((factory) => {
     assert.deepEqual(await store.getInstance(made.id), made);
     const ops = await store.listOperations(made.id);
     assert.equal(ops.length, 1);
-    assert.deepEqual({ ...ops[0], id: '' }, {
-      id: '',
+    assert.deepEqual(ops[0], {
+      id: operationId,
+      requestedBy: user.id,
       instanceId: made.id,
       userId: user.id,
       kind: 'create',
@@ -257,20 +257,6 @@ await forEachStore((factory) => {
 });
 
 /** The reconciler's part of a create, so that power operations have something to act on. */
-async function finishCreate(store: Store, id: string, status: 'RUNNING'): Promise<void> {
-  const claimed = await store.claimDue('setup', Number.MAX_SAFE_INTEGER - 10, 5, 100);
-  const mine = claimed.find((c) => c.id === id);
-  assert.ok(mine, `instance ${id} was due`);
-  for (const other of claimed) if (other.id !== id) await store.failWork(other.id, 'setup', 'not now', other.createdAt);
-  const result = await store.completeWork(id, 'setup', {
-    generation: mine.generation,
-    resetApplied: mine.resetRequested,
-    observed: { status, internalIp: '10.0.0.2', externalIp: '203.0.113.2' },
-    provisioned: true,
-  });
-  assert.equal(result.caughtUp, true);
-}
-
 function assertExactly(results: PromiseSettledResult<unknown>[], created: number): void {
   const made = results.filter((r) => r.status === 'fulfilled').length;
   const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -2,7 +2,9 @@ import { Type } from '@sinclair/typebox';
 import { CreateInstanceBodySchema, type CreateInstanceBody } from '../../contracts/instance.js';
 import { invalidRequest } from '../../domain/errors.js';
 import { newInstanceId } from '../../domain/ids.js';
-import type { InstanceRecord } from '../../domain/instance.js';
+import { operationPath } from '../../contracts/api.js';
+import type { StoredResponse } from '../../domain/idempotency.js';
+import type { CreatedInstance } from '../../domain/store.js';
 import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
 import { principalOf, tierOf, type ApiServices, type GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
@@ -33,7 +35,12 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
         body: Type.Unsafe<CreateInstanceBody>(Type.Ref(CreateInstanceBodySchema.$id!)),
         headers: IdempotencyHeadersSchema,
         querystring: IdempotencyQuerySchema,
-        success: { status: 201, description: 'Created: the instance, PROVISIONING', schema: Type.Ref('Instance') },
+        success: {
+          status: 201,
+          description: 'Created: the instance, PROVISIONING; x-operation-id and Location name its create operation',
+          schema: Type.Ref('Instance'),
+          headers: ['Location', 'x-operation-id'],
+        },
         errors: {
           400: "Bad JSON, a wrong type, no template id (or spellings that disagree), an unknown zone or one outside the template's region",
           403: 'a quota of the tier would be exceeded (quota_exceeded)',
@@ -47,8 +54,12 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
       const claim = idempotencyClaimOf(request, user.id, services.clock.now(), services.idempotencyKeyTtlMs);
       // The family's Go SDK always sends the zone, empty when none was chosen: that means the default, as absent does.
       const placement = services.catalog.place(templateIdOf(request.body), request.body.zone || undefined);
-      // Serialised once, so that the answer kept for repeats is byte for byte the one sent now.
-      const answer = (record: InstanceRecord): string => JSON.stringify(instanceView(record));
+      // Serialised once, so that the answer kept for repeats is byte for byte the one sent now, headers included.
+      const answer = (created: CreatedInstance): StoredResponse => ({
+        status: 201,
+        body: JSON.stringify(instanceView(created)),
+        headers: { 'x-operation-id': created.operationId, location: operationPath(created.operationId) },
+      });
       return replaying(reply, async () => {
         const record = await services.store.createInstance(
           {
@@ -63,10 +74,11 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
           },
           tierOf(services, user.tier),
           () => newInstanceId(user.id),
-          answering(claim, (created: InstanceRecord) => ({ status: 201, body: answer(created) })),
+          answering(claim, answer),
         );
         services.onWorkQueued();
-        return reply.code(201).header('content-type', 'application/json; charset=utf-8').send(answer(record));
+        const { body, headers } = answer(record);
+        return reply.code(201).headers(headers ?? {}).header('content-type', 'application/json; charset=utf-8').send(body);
       });
     },
   );

@@ -69,7 +69,13 @@ export function registerDeleteInstance(app: GaleApp, services: ApiServices, scop
       const claim = idempotencyClaimOf(request, principalOf(request).user.id, now, services.idempotencyKeyTtlMs);
       return replaying(reply, async () => {
         const answer = (operationId: string) => ({ status: 204, body: '', headers: { 'x-operation-id': operationId, location: operationPath(operationId) } });
-        const operation = await services.store.deleteInstance(id, ownerFor(scope, request), now, answering(claim, (accepted) => answer(accepted.id)));
+        const operation = await services.store.deleteInstance(
+          id,
+          ownerFor(scope, request),
+          now,
+          answering(claim, (accepted) => answer(accepted.id)),
+          principalOf(request).user.id,
+        );
         services.onWorkQueued();
         return reply.code(204).headers(answer(operation.id).headers).send();
       });

@@ -1,6 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { OperationIdParamsSchema } from '../../contracts/operation.js';
-import { notFound } from '../../domain/errors.js';
+import {
+  OPERATION_LIST_DEFAULT_PAGE_SIZE,
+  OPERATION_LIST_MAX_PAGE_SIZE,
+  OperationIdParamsSchema,
+  OperationListQuerySchema,
+  type OperationView,
+} from '../../contracts/operation.js';
+import { invalidRequest, notFound } from '../../domain/errors.js';
+import { OPERATION_STATUSES, type OperationStatus } from '../../domain/instance.js';
+import type { OperationFilter } from '../../domain/store.js';
+import { decodePageToken, encodePageToken } from '../page-tokens.js';
 import { principalOf, type ApiServices, type GaleApp } from '../services.js';
 import { operationView } from '../views.js';
 import { routeSchema } from './route-schema.js';
@@ -31,4 +40,50 @@ export function registerGetOperation(app: GaleApp, services: ApiServices): void 
       return operationView(operation);
     },
   );
+}
+
+const isOperationCursor = (value: unknown): value is { before: string } =>
+  typeof value === 'object' && value !== null && typeof (value as { before?: unknown }).before === 'string';
+
+export function registerListOperations(app: GaleApp, services: ApiServices): void {
+  app.get(
+    '/operations',
+    {
+      config: { access: 'user' },
+      schema: routeSchema({
+        operationId: 'listOperations',
+        summary: "List the caller's operations",
+        description:
+          "The caller's operations on their instances, newest first, filtered by instanceId and status (any case); a page at a time, " +
+          'the next one asked for with the nextPageToken of the last. Finished operations are kept for retention.operationsMs (7 days).',
+        tags: ['operations'],
+        access: 'user',
+        method: 'GET',
+        querystring: OperationListQuerySchema,
+        success: { status: 200, description: 'A page of operations', schema: Type.Ref('OperationList') },
+        errors: { 400: 'An unknown status, a pageToken that is not one this server gave (or was given for other filters), or an unknown query parameter' },
+      }),
+    },
+    async (request) => {
+      const { user } = principalOf(request);
+      const { instanceId, pageToken } = request.query;
+      const filter: OperationFilter = { userId: user.id };
+      if (instanceId) filter.instanceId = instanceId;
+      if (request.query.status) filter.status = operationStatusFilter(request.query.status);
+      const pageSize = Math.min(request.query.pageSize ?? OPERATION_LIST_DEFAULT_PAGE_SIZE, OPERATION_LIST_MAX_PAGE_SIZE);
+      const before = pageToken ? decodePageToken(pageToken, filter, isOperationCursor).before : undefined;
+      // One more than the page: whether there is a next page is known without a count.
+      const found = await services.store.listUserOperations(filter, before, pageSize + 1);
+      const page = found.slice(0, pageSize);
+      const answer: { operations: OperationView[]; nextPageToken?: string } = { operations: page.map(operationView) };
+      if (found.length > pageSize) answer.nextPageToken = encodePageToken({ before: page.at(-1)!.id }, filter);
+      return answer;
+    },
+  );
+}
+
+function operationStatusFilter(given: string): OperationStatus {
+  const status = given.toUpperCase();
+  if (!(OPERATION_STATUSES as readonly string[]).includes(status)) throw invalidRequest(`status must be one of ${OPERATION_STATUSES.join(', ')} (any case)`);
+  return status as OperationStatus;
 }

@@ -80,6 +80,7 @@ export function registerPowerOperation(app: GaleApp, services: ApiServices, scop
       return replaying(reply, async () => {
         const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer), {
           canSuspend: services.capabilities.suspend,
+          requestedBy: principalOf(request).user.id,
         });
         if (accepted.state === 'pending') services.onWorkQueued();
         const { status, body, headers } = answer(accepted);

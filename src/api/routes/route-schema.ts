@@ -8,7 +8,7 @@ import type { Access } from '../services.js';
  * Headers are named here; what each means is said once, in the document's components (openapi.ts).
  */
 
-export type Tag = 'instances' | 'operations' | 'templates' | 'quotas' | 'admin' | 'operability';
+export type Tag = 'instances' | 'operations' | 'events' | 'templates' | 'quotas' | 'admin' | 'operability';
 
 export const RESPONSE_HEADERS = [
   'x-request-id',
@@ -22,6 +22,7 @@ export const RESPONSE_HEADERS = [
   'x-operation-id',
   'Idempotent-Replayed',
   'Allow',
+  'x-instance-status',
 ] as const;
 export type ResponseHeader = (typeof RESPONSE_HEADERS)[number];
 
@@ -48,7 +49,9 @@ export interface RouteDoc {
   body?: TSchema;
   success: Success;
   /** The statuses particular to the route, with what they mean there; the general ones are added to every route. */
-  errors?: Partial<Record<400 | 403 | 404 | 409 | 503, string>>;
+  errors?: Partial<Record<400 | 403 | 404 | 408 | 409 | 429 | 503, string>>;
+  /** Headers an error status carries beyond the usual ones. */
+  errorHeaders?: Partial<Record<408 | 409, ResponseHeader[]>>;
   /** Takes an Idempotency-Key: its success may be a replay, and a reused key answers 409. */
   idempotent?: boolean;
 }
@@ -86,15 +89,17 @@ function errorResponses(doc: RouteDoc) {
   }
   if (own[404]) add(404, own[404], limited);
   add(405, 'The method is not one this path has; Allow lists those it has', ['Allow']);
-  add(408, 'The request headers or body did not arrive in time; the connection is closed');
+  const slow = 'the request headers or body did not arrive in time; the connection is closed';
+  add(408, own[408] ? `${own[408]}; or ${slow}` : `The ${slow.slice(4)}`, doc.errorHeaders?.[408]);
   const conflict = [own[409], doc.idempotent ? 'the Idempotency-Key was already used for a different request (idempotency_mismatch)' : undefined].filter(Boolean);
-  if (conflict.length > 0) add(409, `Conflict: ${conflict.join('; or ')}`, limited);
+  if (conflict.length > 0) add(409, `Conflict: ${conflict.join('; or ')}`, [...limited, ...(doc.errorHeaders?.[409] ?? [])]);
   if (takesRequestBody) {
     add(413, 'The request body is larger than the server accepts (bodyLimitBytes)');
     add(415, doc.body ? 'The body is not JSON: send Content-Type: application/json' : 'A body was sent that is not JSON; this route takes none (an empty body is fine whatever its Content-Type)');
   }
   if (authenticated) {
-    add(429, "The caller's rate limit is spent, or too many failed authentications came from this address; retry after Retry-After seconds", [...limited, 'Retry-After']);
+    const limitedWhy = "The caller's rate limit is spent, or too many failed authentications came from this address";
+    add(429, `${own[429] ? `${limitedWhy}, or ${own[429]}` : limitedWhy}; retry after Retry-After seconds`, [...limited, 'Retry-After']);
   }
   add(431, 'The request headers are larger than the server accepts; the connection is closed');
   add(500, 'An internal error; the message says nothing more, quote the error id');

@@ -4,6 +4,7 @@ import { idempotencyKeys } from './002_idempotency_keys.js';
 import { byteOrderIds } from './003_byte_order_ids.js';
 import { customers } from './004_customers.js';
 import { operationProgress } from './005_operation_progress.js';
+import { events } from './006_events.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -15,6 +16,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '003_byte_order_ids': byteOrderIds,
   '004_customers': customers,
   '005_operation_progress': operationProgress,
+  '006_events': events,
 };
 
 export const migrationProvider: MigrationProvider = {
