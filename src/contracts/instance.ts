@@ -91,7 +91,8 @@ const MAX_PAGE_NUMBER = 999_999_999;
 
 export const AdminListQuerySchema = Type.Object(
   {
-    page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_NUMBER, default: 1, description: 'Page number, from 1' })),
+    // No `default` keyword: validation would fill it in, and a pageToken could never be told from a page number.
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_NUMBER, description: 'Page number, from 1 (default 1)' })),
     pageSize: Type.Optional(
       Type.Integer({
         minimum: 1,

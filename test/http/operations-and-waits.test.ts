@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import type { InstanceView as Instance } from '../../src/contracts/instance.js';
 import type { OperationView as Operation } from '../../src/contracts/operation.js';
 import { after, before, describe, test } from 'node:test';
@@ -238,6 +239,56 @@ for (const store of ['sqlite', 'postgres'] as const) {
       const waited = await api<Instance>('GET', `/instances/${made.body.id}/wait?status=RUNNING&timeout=60s`);
       assert.equal(waited.status, 200, waited.text);
       assert.equal(waited.body.status, 'RUNNING');
+    });
+
+    test('a client that goes away, closing or only half-closing its connection, gives its stream and wait slots back at once', async () => {
+      const frank = await gale.user('pro');
+      const made = await call<Instance>(gale.url, 'POST', `${V1}/instances`, { headers: frank.bearer, body: { template_id: 'debian-12-micro' } });
+      const id = made.body.id;
+      const target = new URL(gale.url);
+      for (const how of ['half-close', 'close'] as const) {
+        for (const path of [`${V1}/events`, `${V1}/instances/${id}/wait?status=RUNNING&timeout=60s`]) {
+          const socket = connect(Number(target.port), target.hostname);
+          await new Promise((resolve) => socket.once('connect', resolve));
+          socket.write(`GET ${path} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: ${frank.bearer.authorization}\r\n\r\n`);
+          const slots = path.includes('/events') ? gale.server.events.streamSlots : gale.server.events.waitSlots;
+          for (let i = 0; i < 200 && slots.heldBy(frank.userId) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+          assert.equal(slots.heldBy(frank.userId), 1, `${path}: open`);
+          if (how === 'half-close') socket.end();
+          else socket.destroy();
+          for (let i = 0; i < 200 && slots.heldBy(frank.userId) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+          assert.equal(slots.heldBy(frank.userId), 0, `${path}: given back after ${how}`);
+          socket.destroy();
+        }
+      }
+    });
+
+    test('admin paging by token walks the same instances as by page number, and refuses tokens it did not give', async () => {
+      const admin = await gale.user('pro', { admin: true });
+      for (let u = 0; u < 3; u++) {
+        const owner = await gale.user('pro');
+        for (let i = 0; i < 3; i++) await call(gale.url, 'POST', `${V1}/instances`, { headers: owner.bearer, body: { template_id: 'debian-12-micro' } });
+      }
+      type Page = { pages: number; items: number; instances: Instance[]; nextPageToken?: string };
+      const list = (query: string) => call<Page>(gale.url, 'GET', `${V1}/admin/instances?${query}`, { headers: admin.bearer });
+      const first = await list('pageSize=2');
+      const byNumber: string[] = [];
+      for (let page = 1; page <= first.body.pages; page++) byNumber.push(...(await list(`pageSize=2&page=${page}`)).body.instances.map((i) => i.id));
+      const byToken: string[] = [];
+      let answer = first;
+      for (;;) {
+        assert.equal(answer.status, 200, answer.text);
+        assert.deepEqual([answer.body.items, answer.body.pages], [first.body.items, first.body.pages], 'the totals of the first page');
+        byToken.push(...answer.body.instances.map((i) => i.id));
+        if (!answer.body.nextPageToken) break;
+        answer = await list(`pageSize=2&pageToken=${answer.body.nextPageToken}`);
+      }
+      assert.ok(byToken.length >= 9);
+      assert.deepEqual(byToken, byNumber);
+      assert.ok(first.body.nextPageToken);
+      assertError(await list(`pageSize=2&page=2&pageToken=${first.body.nextPageToken}`), 400, 'invalid_request', /page or pageToken/);
+      assertError(await list(`pageSize=2&status=running&pageToken=${first.body.nextPageToken}`), 400, 'invalid_request', /other filters/);
+      assertError(await list('pageToken=bm90IGEgdG9rZW4'), 400, 'invalid_request', /not a token/);
     });
 
     test('closing the server answers the waits still open', async () => {

@@ -140,7 +140,7 @@ describe('waits', () => {
     const leaving = waitUntil(hub, { concerns: () => true, decide: async () => undefined, timeoutMs: 60_000, signal: controller.signal });
     await settle();
     controller.abort();
-    assert.deepEqual(await leaving, { kind: 'closed' });
+    assert.deepEqual(await leaving, { kind: 'left' });
     const failing = waitUntil(hub, { concerns: () => true, decide: async () => Promise.reject(new GaleError('not_found', 'gone')), timeoutMs: 60_000, signal: new AbortController().signal });
     await assert.rejects(failing, /gone/);
     assert.equal(hub.subscriberCount, 0);

@@ -4,7 +4,8 @@ import type { EventFilter, GaleEvent } from '../../domain/store.js';
 import type { EventSubscriber } from './hub.js';
 
 /*
- * One GET /events stream: Server-Sent Events written to a PassThrough that Fastify pipes to the client. It is an
+ * One GET /events stream: Server-Sent Events written to a PassThrough that Fastify pipes to the client. The route ends
+ * it when the client leaves (client-gone.ts), the hub when the server closes. It is an
  * EventHub subscriber from the moment it opens; while it replays what a resuming client missed, live events are held
  * back, then sent after the replay, each event once and in seq order (an event the replay already sent is skipped).
  */
@@ -38,9 +39,7 @@ export class EventStream implements EventSubscriber {
     private readonly format: (event: GaleEvent) => string,
     private readonly maxBufferedBytes: number,
     private readonly onEnd: (why: StreamEnd) => void,
-  ) {
-    response.once('close', () => this.end('client'));
-  }
+  ) {}
 
   get isEnded(): boolean {
     return this.ended;

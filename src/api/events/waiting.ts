@@ -7,7 +7,8 @@ import type { EventHub } from './hub.js';
  * that arrive during one are taken together by the next.
  */
 
-export type WaitEnd<T> = { kind: 'decided'; value: T } | { kind: 'timeout' } | { kind: 'closed' };
+/** decided; timeout passed; left: the client went away (or half-closed its connection); closed: the server is closing. */
+export type WaitEnd<T> = { kind: 'decided'; value: T } | { kind: 'timeout' } | { kind: 'left' } | { kind: 'closed' };
 
 export interface WaitOptions<T> {
   /** The events worth deciding again on. */
@@ -18,7 +19,7 @@ export interface WaitOptions<T> {
    */
   decide(events: GaleEvent[], initial: boolean): Promise<T | undefined>;
   timeoutMs: number;
-  /** Aborted when the client goes away: the wait ends quietly. */
+  /** Aborted when the client goes away: the wait ends ('left'). */
   signal: AbortSignal;
 }
 
@@ -30,7 +31,7 @@ export function waitUntil<T>(hub: EventHub, options: WaitOptions<T>): Promise<Wa
     let subscription: { unsubscribe(): void } | undefined;
     // Started once the state has been read: a wait, however short, answers with what it has seen.
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => end({ kind: 'closed' });
+    const onAbort = () => end({ kind: 'left' });
     options.signal.addEventListener('abort', onAbort, { once: true });
 
     function end(outcome: WaitEnd<T> | { kind: 'error'; error: unknown }): void {

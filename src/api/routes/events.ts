@@ -3,6 +3,7 @@ import { durationMs } from '../../contracts/wait.js';
 import { formatTimestamp } from '../../domain/clock.js';
 import { forbidden, invalidRequest } from '../../domain/errors.js';
 import { EVENT_TYPES, type EventStore, type EventType } from '../../domain/store.js';
+import { whenClientLeaves } from '../events/client-gone.js';
 import { EventStream, REPLAY_PAGE, type StreamFilter } from '../events/event-stream.js';
 import { principalOf, type ApiServices, type GaleApp } from '../services.js';
 import { eventView } from '../views.js';
@@ -96,13 +97,16 @@ export function registerEvents(app: GaleApp, services: ApiServices): void {
       let untrack = (): void => undefined;
       let unsubscribe = (): void => undefined;
       let timer: NodeJS.Timeout | undefined;
+      let stopListening = (): void => undefined;
       const stream = new EventStream(reply.raw, filter, (event) => JSON.stringify(eventView(event)), live.settings.maxBufferedBytes, (why) => {
         clearTimeout(timer);
+        stopListening();
         unsubscribe();
         untrack();
         release();
         live.settings.onStreamEnded?.(why);
       });
+      stopListening = whenClientLeaves(request.raw, reply.raw, () => stream.end('client'));
       try {
         const subscription = await live.hub.subscribe(stream);
         // The client may have gone while the subscription was made: then it ended already, and is let go at once.

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InstanceIdParamsSchema } from '../../contracts/instance.js';
 import { OperationIdParamsSchema, OperationWaitQuerySchema } from '../../contracts/operation.js';
 import { TimeoutQuerySchema, waitTimeoutMs } from '../../contracts/wait.js';
@@ -6,6 +7,7 @@ import { conflict, GaleError, instanceNotFound, notFound } from '../../domain/er
 import { INSTANCE_STATUSES, type InstanceRecord, type InstanceStatus } from '../../domain/instance.js';
 import { judgeStatusWait } from '../../domain/status-wait.js';
 import type { GaleEvent, Operation } from '../../domain/store.js';
+import { whenClientLeaves } from '../events/client-gone.js';
 import { waitUntil, type WaitEnd } from '../events/waiting.js';
 import { principalOf, type ApiServices, type GaleApp } from '../services.js';
 import { instanceView, operationView } from '../views.js';
@@ -28,21 +30,23 @@ const InstanceWaitQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Aborted when the client goes away before its answer: its wait ends and its slot is given back. */
-function clientGone(reply: { raw: { once(event: 'close', listener: () => void): unknown; writableFinished: boolean } }): AbortSignal {
+/**
+ * Runs a wait in one of the user's slots. The signal it is given is aborted when the client goes away before its answer
+ * (or half-closes its connection): the wait then ends at once, and its slot is given back.
+ */
+async function inWaitSlot<T>(
+  services: ApiServices,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  wait: (signal: AbortSignal) => Promise<WaitEnd<T>>,
+): Promise<WaitEnd<T>> {
+  const release = services.events.waitSlots.take(principalOf(request).user.id);
   const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
-
-/** Runs a wait in one of the user's slots. */
-async function inWaitSlot<T>(services: ApiServices, userId: string, wait: () => Promise<WaitEnd<T>>): Promise<WaitEnd<T>> {
-  const release = services.events.waitSlots.take(userId);
+  const stopListening = whenClientLeaves(request.raw, reply.raw, () => controller.abort());
   try {
-    return await wait();
+    return await wait(controller.signal);
   } finally {
+    stopListening();
     release();
   }
 }
@@ -76,7 +80,7 @@ export function registerWaitOperation(app: GaleApp, services: ApiServices): void
       const { id } = request.params;
       const timeoutMs = waitTimeoutMs(request.query.timeout);
       let latest: Operation | undefined;
-      const end = await inWaitSlot(services, user.id, () =>
+      const end = await inWaitSlot(services, request, reply, (signal) =>
         waitUntil(services.events.hub, {
           concerns: (event) => event.type === 'operation' && (event.data as { id?: unknown }).id === id,
           decide: async (events, initial) => {
@@ -90,10 +94,10 @@ export function registerWaitOperation(app: GaleApp, services: ApiServices): void
             return latest.state === 'pending' ? undefined : latest;
           },
           timeoutMs,
-          signal: clientGone(reply),
+          signal,
         }),
       );
-      // Timed out, or the server is closing: the operation as it stands, which the caller waits on again.
+      // Timed out, the server is closing, or the client left (a half-closed one still reads): the operation as it stands.
       return operationView(end.kind === 'decided' ? end.value : latest!);
     },
   );
@@ -154,8 +158,8 @@ export function registerWaitInstance(app: GaleApp, services: ApiServices, scope:
         return judged.kind === 'unreachable' ? judged : undefined;
       };
 
-      const end = await inWaitSlot(services, principalOf(request).user.id, () =>
-        waitUntil(services.events.hub, { concerns: (event) => event.instanceId === id, decide, timeoutMs, signal: clientGone(reply) }),
+      const end = await inWaitSlot(services, request, reply, (signal) =>
+        waitUntil(services.events.hub, { concerns: (event) => event.instanceId === id, decide, timeoutMs, signal }),
       );
       if (end.kind === 'decided') {
         if (end.value.kind === 'unreachable') throw conflict(end.value.reason);
