@@ -151,11 +151,13 @@ interface Route {
   path: string;
   pathParams: string[];
   hasBody: boolean;
+  /** A Server-Sent Events stream: probed with a timeout, so that it ends by itself. */
+  streaming: boolean;
 }
 
 async function documentedRoutes(base: string): Promise<Route[]> {
   const doc = JSON.parse((await send(base, 'GET', `${API_BASE}/openapi.json`, {})).text) as {
-    paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: unknown }>>;
+    paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: unknown; responses?: Record<string, { content?: object }> }>>;
   };
   const routes: Route[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
@@ -166,6 +168,7 @@ async function documentedRoutes(base: string): Promise<Route[]> {
         path,
         pathParams: [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!),
         hasBody: op.requestBody !== undefined,
+        streaming: Object.values(op.responses ?? {}).some((r) => 'text/event-stream' in (r.content ?? {})),
       });
     }
   }
@@ -284,12 +287,14 @@ describe('secrets and tokens', () => {
     const unfillable = routes.filter((r) => r.pathParams.some((p) => p !== 'id' && p !== 'templateID'));
     assert.deepEqual(unfillable.map((r) => `${r.method} ${r.path}`), [], 'routes with a path parameter this file cannot fill: teach it');
     for (const route of routes) {
-      const path = route.path.replace('{id}', aliceInstance).replace('{templateID}', TEMPLATE);
+      const target = route.path.replace('{id}', aliceInstance).replace('{templateID}', TEMPLATE);
+      const path = route.streaming ? `${target}?timeout=300ms` : target;
+      const withQuery = (query: string) => `${path}${route.streaming ? '&' : '?'}${query}`;
       const name = `${route.method} ${route.path}`;
       const body = route.hasBody ? JSON.stringify({ template_id: TEMPLATE }) : undefined;
       for (const [kind, headers] of credentialKinds) probes.push({ what: `${name} with ${kind}`, method: route.method, path, headers, body });
-      probes.push({ what: `${name} with credentials in the query`, method: route.method, path: `${path}?${inQuery}`, headers: bearer(alice.token), body });
-      probes.push({ what: `${name} with credentials only in the query`, method: route.method, path: `${path}?${inQuery}`, headers: {}, body });
+      probes.push({ what: `${name} with credentials in the query`, method: route.method, path: withQuery(inQuery), headers: bearer(alice.token), body });
+      probes.push({ what: `${name} with credentials only in the query`, method: route.method, path: withQuery(inQuery), headers: {}, body });
       if (route.method !== 'GET') {
         const withSecrets = JSON.stringify({ ...(route.hasBody ? { template_id: TEMPLATE } : {}), ...inBody });
         probes.push({ what: `${name} with credentials in the body`, method: route.method, path, headers: bearer(alice.token), body: withSecrets });
