@@ -6,6 +6,7 @@ import { invalidRequest } from '../domain/errors.js';
 import { envelope, sendError, type ApiErrorCode } from './error-envelope.js';
 import type { RequestLines } from './request-log.js';
 import type { GaleApp } from './services.js';
+import { trackUnusedConnections } from './unused-connections.js';
 
 /*
  * What every response carries and what every connection is allowed, whatever route it reaches: connection and
@@ -184,7 +185,9 @@ export function registerSecurity(app: GaleApp, http: HttpSettings, cors: CorsSet
 
   // Closing waits for requests under way, but not for ever: a client that stops reading, or never finishes sending,
   // would otherwise hold the shutdown of the whole server. No request may take longer than requestTimeoutMs to arrive.
+  const connections = trackUnusedConnections(app.server);
   app.addHook('preClose', (done) => {
+    connections.closeUnused();
     setTimeout(() => app.server.closeAllConnections(), http.requestTimeoutMs).unref();
     done();
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -234,5 +234,41 @@ describe('shutdown', () => {
     assert.match(answers[1]!, /\r\nconnection: close\r\n/i);
     assert.match(answers[1]!, /\r\nx-request-id: /i);
     assert.match(answers[1]!, /\{"status":"ok"\}$/);
+  });
+});
+
+describe('shutdown and connections that carry no request', () => {
+  test('a connection opened and never used is closed at once; one whose request has begun arriving is answered first', async () => {
+    const gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    const port = Number(new URL(gale.url).port);
+    const serverSide = new Map<number, Socket>();
+    gale.server.app.server.on('connection', (socket: Socket) => serverSide.set(socket.remotePort!, socket));
+    const open = async () => {
+      const socket = connect({ host: '127.0.0.1', port });
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(Buffer.concat(received).toString('utf8'))));
+      await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+      return { socket, closed };
+    };
+    // What a client's connection pool does: a connection opened ahead, that no request has used.
+    const unused = await open();
+    // One that has served a request and rests, kept alive, then one whose next request is half sent.
+    const kept = await open();
+    kept.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await eventually('the first answer', async () => kept.socket.bytesRead, (read) => read > 0);
+    const begun = await open();
+    begun.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await eventually('the half request at the server', async () => serverSide.get(begun.socket.localPort!)?.bytesRead ?? 0, (read) => read > 0);
+
+    const shutdown = gale.close();
+    assert.equal(await unused.closed, '', 'closed unanswered: it asked nothing');
+    assert.match(await kept.closed, /^HTTP\/1\.1 200 /);
+    assert.equal(begun.socket.destroyed, false, 'the half-sent request is still awaited');
+    begun.socket.write('\r\n');
+    const answer = await begun.closed;
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    await shutdown;
   });
 });

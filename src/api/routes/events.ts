@@ -125,8 +125,13 @@ export function registerEvents(app: GaleApp, services: ApiServices): void {
         stream.end('client');
         throw error;
       }
-      // Proxies (nginx) must pass each message on as it comes rather than buffer the stream.
-      return reply.header('content-type', 'text/event-stream; charset=utf-8').header('x-accel-buffering', 'no').send(stream.body);
+      // Proxies (nginx) must pass each message on as it comes rather than buffer the stream. A stream is the last answer on
+      // its connection: when it ends (a timeout, a shutdown), the connection closes with it instead of idling on.
+      return reply
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('x-accel-buffering', 'no')
+        .header('connection', 'close')
+        .send(stream.body);
     },
   );
 

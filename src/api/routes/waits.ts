@@ -44,7 +44,11 @@ async function inWaitSlot<T>(
   const controller = new AbortController();
   const stopListening = whenClientLeaves(request.raw, reply.raw, () => controller.abort());
   try {
-    return await wait(controller.signal);
+    const end = await wait(controller.signal);
+    // Answered because the server is closing: the connection closes with the answer rather than idle on until the
+    // server gives up on it.
+    if (end.kind === 'closed') reply.header('connection', 'close');
+    return end;
   } finally {
     stopListening();
     release();
