@@ -69,6 +69,26 @@ export class DependencyCheckFailure extends Error {
 export interface ProviderCapabilities {
   /** suspend and resume are implemented: a running machine can be paused with its memory, and brought back. */
   suspend: boolean;
+  /** serialOutput is implemented: the machine's console output can be read (GET .../serialPortOutput). */
+  serialConsole: boolean;
+  /** watch is implemented: outside changes are pushed as they happen, not only found by the resync. */
+  liveWatch: boolean;
+  /**
+   * A live instance whose machine vanished outside Gale (say, a container removed by hand) is made anew by the resync.
+   * A policy the operator sets for backends where machines are cattle; providers that cannot lose a machine say false.
+   */
+  recreateVanished: boolean;
+}
+
+/**
+ * A piece of a machine's serial console output, as GCE's getSerialPortOutput gives it: bytes [start, next) of
+ * everything the console printed since the machine was made. start is later than asked when the older output is no
+ * longer kept (consoles are bounded rings); next is where the following read starts.
+ */
+export interface SerialOutput {
+  contents: string;
+  start: number;
+  next: number;
 }
 
 /**
@@ -99,6 +119,8 @@ export interface Provider {
   inspect(instanceId: string): Promise<Observation | null>;
   /** Every machine this installation owns on the provider, found by its labels, including orphans; only those in range when given. */
   list(range?: IdRange): Promise<OwnedMachine[]>;
+  /** With capabilities.serialConsole: the console output from byte offset start (see SerialOutput). */
+  serialOutput?(instanceId: string, start: number): Promise<SerialOutput>;
   /** Optional push notification of outside changes (Docker's event stream); returns an unsubscribe function. */
   watch?(onChange: (instanceId: string) => void): () => void;
   close(): Promise<void>;

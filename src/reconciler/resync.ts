@@ -23,12 +23,9 @@ function differs(row: ResyncRow, observed: ObservedState): boolean {
   return row.status !== observed.status || row.internalIp !== observed.internalIp || row.externalIp !== observed.externalIp;
 }
 
-/**
- * The policy is the provider's (docker.recreateVanished), not part of the Provider interface: providers that
- * cannot lose a machine behind Gale's back simply do not carry it, and read as false.
- */
+/** The policy is the provider's (docker's recreateVanished setting); providers that cannot lose a machine say false. */
 function recreatesVanished(provider: Provider): boolean {
-  return 'recreateVanished' in provider && provider.recreateVanished === true;
+  return provider.capabilities.recreateVanished;
 }
 
 /**

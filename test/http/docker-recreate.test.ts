@@ -20,8 +20,11 @@ describe('resync: vanished machines and recreateVanished (simulator)', () => {
   });
   afterEach(async () => h.close());
 
-  /** The simulator behind a provider that carries the docker provider's policy flag. */
-  const withPolicy = (recreateVanished: boolean) => Object.assign(instrument(h.sim, {}), { recreateVanished });
+  /** The simulator behind a provider that carries the docker provider's policy. */
+  const withPolicy = (recreateVanished: boolean) => {
+    const provider = instrument(h.sim, {});
+    return { ...provider, capabilities: { ...provider.capabilities, recreateVanished } };
+  };
 
   async function runningInstance(): Promise<string> {
     const { id } = await h.instance();

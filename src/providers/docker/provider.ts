@@ -8,6 +8,7 @@ import {
   type Observation,
   type OwnedMachine,
   type Provider,
+  type ProviderCapabilities,
 } from '../../domain/provider.js';
 import { containerConfig } from './container-config.js';
 import { EndpointSet, type Endpoint, type EndpointConfig } from './endpoints.js';
@@ -38,7 +39,6 @@ export interface DockerProviderOptions {
 
 export interface DockerProvider extends Provider {
   readonly name: 'docker';
-  readonly recreateVanished: boolean;
   /** Always present here: Docker has an event stream. */
   watch(onChange: (instanceId: string) => void): () => void;
 }
@@ -53,9 +53,7 @@ export function createDockerProvider(options: DockerProviderOptions): DockerProv
 
 class DockerProviderImpl implements DockerProvider {
   readonly name = 'docker' as const;
-  // Suspend is docker pause (the cgroup freezer): memory and processes are kept, nothing runs until unpause.
-  readonly capabilities = { suspend: true };
-  readonly recreateVanished: boolean;
+  readonly capabilities: ProviderCapabilities;
   private readonly endpoints: EndpointSet;
   private readonly locator: ContainerLocator;
   private readonly disks: DiskLimits;
@@ -76,7 +74,8 @@ class DockerProviderImpl implements DockerProvider {
     this.network = options.network === '' ? undefined : options.network;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
-    this.recreateVanished = options.recreateVanished ?? false;
+    // Suspend is docker pause (the cgroup freezer): memory and processes are kept, nothing runs until unpause.
+    this.capabilities = { suspend: true, serialConsole: false, liveWatch: true, recreateVanished: options.recreateVanished ?? false };
   }
 
   probe(): Promise<void> {

@@ -101,7 +101,7 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
 
   return {
     name: 'simulator',
-    capabilities: { suspend: true },
+    capabilities: { suspend: true, serialConsole: false, liveWatch: true, recreateVanished: false },
 
     async probe(): Promise<void> {
       if (closing.signal.aborted) throw new Error('simulator provider is closed');
