@@ -15,7 +15,7 @@ import type { Provider } from './domain/provider.js';
 import type { Store } from './domain/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { GaleMetrics } from './observability/metrics.js';
-import { createProvider } from './providers/registry.js';
+import { openProviders } from './providers/open-providers.js';
 import { createReconciler, type Reconciler } from './reconciler/index.js';
 import { openStore } from './store/index.js';
 
@@ -103,15 +103,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     // After the API: no request can still be counting against it.
     opened.push(() => limiterBackend.close());
-    const provider = await createProvider(config.provider, {
-      store,
-      clock,
-      logger,
-      simulatorDelayMs: config.simulator.delayMs,
-      installationId: await store.installationId(),
-      docker: config.docker,
-      stopGraceMs: config.reconciler.stopGraceMs,
-    });
+    const providers = await openProviders(
+      { provider: config.provider, providers: config.providers, zoneProviders: config.catalog.zoneProviders },
+      { store, clock, logger, installationId: await store.installationId(), stopGraceMs: config.reconciler.stopGraceMs, dataDir: config.dataDir },
+      (instanceId) => store.instanceZone(instanceId),
+    );
+    const provider = providers.provider;
     opened.push(() => provider.close());
     const reconciler = createReconciler({
       store,
@@ -124,9 +121,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       eventRetentionMs: config.retention.eventsMs,
       onOutcome: (action, outcome) => metrics.reconcileOutcomes.inc({ action, outcome }),
       onOperationsFinished: (operations) => metrics.observeFinishedOperations(operations),
-      imageFor: (templateId: string) => {
+      imageFor: (templateId: string, zone: string) => {
         const template = catalog.template(templateId);
-        return template?.providerImages[provider.name] ?? template?.image ?? templateId;
+        return template?.providerImages[providers.nameOf(zone)] ?? template?.image ?? templateId;
       },
     });
     opened.push(() => reconciler.stop());
@@ -142,7 +139,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       limiter: new RequestLimiter(limiterBackend.factory),
       clock,
       compat: config.compat,
-      capabilities: provider.capabilities,
+      capabilitiesOf: providers.capabilitiesOf,
+      serialConsole: async (id, start) => (provider.serialOutput ? provider.serialOutput(id, start) : null),
       idempotencyKeyTtlMs: config.retention.idempotencyKeysMs,
       onWorkQueued: () => reconciler.wake(),
     };

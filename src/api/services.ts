@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CatalogIndex } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
+import type { ProviderCapabilities, SerialOutput } from '../domain/provider.js';
 import type { EventStore, InstanceStore, UserStore } from '../domain/store.js';
 import type { LiveEvents } from './events/live-events.js';
 import type { Tier, Tiers } from '../domain/tiers.js';
@@ -25,7 +26,10 @@ export interface ApiServices {
   /** How long an Idempotency-Key is remembered (config retention.idempotencyKeysMs). */
   idempotencyKeyTtlMs: number;
   /** What the backend can do beyond the basics: an operation it cannot carry out is refused before it is accepted. */
-  capabilities: { suspend: boolean };
+  /** What the provider of a zone can do. */
+  capabilitiesOf(zone: string): ProviderCapabilities;
+  /** An instance's console output from byte start (GET .../serialPortOutput); null when its provider has no console. */
+  serialConsole: (instanceId: string, start: number) => Promise<SerialOutput | null>;
   /** Byte-exact answers for operators who need the spec's literal text (config `compat`). */
   compat: { emptyAccepted: boolean };
   /** Tells the reconciler that there is new work, so it need not wait for its next poll. */

@@ -52,8 +52,10 @@ export const ConfigSchema = Section({
   }),
   /** redis://… shares rate-limit state between replicas. */
   redisUrl: Type.String(),
+  /** The provider of every zone that catalog.zoneProviders does not give to another. */
   provider: Type.String({ minLength: 1 }),
-  simulator: Section({ delayMs: Type.Integer({ minimum: 0 }) }),
+  /** providers.<name>: each provider's own settings, validated against its descriptor (src/providers/<name>/). */
+  providers: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
   bootstrap: Type.Boolean(),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   /** How long a verified credential is trusted without asking the store: the bound on revocation delay. */
@@ -65,6 +67,8 @@ export const ConfigSchema = Section({
     regions: Type.Array(Section({ name: Type.String(), zones: Type.Array(Type.String()) })),
     machineTypes: Type.Array(MachineTypeSchema),
     templates: Type.Array(TemplateSchema),
+    /** Zone -> provider name, for zones served by another provider than `provider` (Docker here, VMs there). */
+    zoneProviders: Type.Optional(Type.Record(Type.String(), Type.String())),
   }),
   reconciler: Section({
     pollIntervalMs: Type.Integer({ minimum: 10 }),
@@ -76,6 +80,8 @@ export const ConfigSchema = Section({
     stopGraceMs: Type.Integer({ minimum: 0 }),
     /** A change of intent not carried out within it is retried once with as long again, then reported failed. */
     transitionDeadlineMs: Type.Integer({ minimum: 1000 }),
+    /** The zones this replica works on (one replica per VM host); empty: every zone. */
+    zones: Type.Array(Type.String({ minLength: 1 })),
   }),
   /** Limits on connections and slow clients, and the security headers (src/api/security.ts). */
   http: Section({
@@ -124,13 +130,6 @@ export const ConfigSchema = Section({
   }),
   /** Cross-origin requests from browsers: off unless origins are listed ("*" allows any). */
   cors: Section({ origins: Type.Array(Type.String({ minLength: 1 })) }),
-  docker: Section({
-    /** Zone (or "*") -> Docker endpoint: a unix socket path or tcp://host:port. */
-    endpoints: Type.Record(Type.String(), Type.String()),
-    publishHost: Type.String(),
-    network: Type.String(),
-    recreateVanished: Type.Boolean(),
-  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

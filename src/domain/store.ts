@@ -95,6 +95,8 @@ export interface InstanceStore {
   createInstance(input: NewInstance, tier: Tier | null, newId: () => string, idempotency?: IdempotentWrite<CreatedInstance>): Promise<CreatedInstance>;
   /** A live (not deleted) instance, or undefined. */
   getInstance(id: string): Promise<InstanceRecord | undefined>;
+  /** The zone of an instance, deleted ones included (their machines are still to be removed), or undefined. */
+  instanceZone(id: string): Promise<string | undefined>;
   /** What the API shows of a live instance, or undefined: the hottest read, fetching only those columns. */
   getInstanceSummary(id: string): Promise<InstanceSummary | undefined>;
   /** The live instances of one user, newest first. */
@@ -117,8 +119,8 @@ export interface InstanceStore {
     operation: PowerOperation,
     now: number,
     idempotency?: IdempotentWrite<Operation>,
-    /** canSuspend: whether the backend can (default yes); requestedBy: who asked, when not the owner (an admin). */
-    context?: { canSuspend?: boolean; requestedBy?: string },
+    /** canSuspend: whether the backend of a zone can (default yes); requestedBy: who asked, when not the owner (an admin). */
+    context?: { canSuspend?: (zone: string) => boolean; requestedBy?: string },
   ): Promise<Operation>;
   /** Marks the instance deleted (gone from the API at once) and due for teardown; returns its delete operation. Raises not_found. */
   deleteInstance(id: string, ownerId: string | undefined, now: number, idempotency?: IdempotentWrite<Operation>, requestedBy?: string): Promise<Operation>;
@@ -224,6 +226,7 @@ export interface FinishedOperation {
 /** One row of the periodic resync: what the store believes, to be compared with what the provider holds. */
 export interface ResyncRow {
   id: string;
+  zone: string;
   status: InstanceStatus;
   internalIp: string;
   externalIp: string;
@@ -248,8 +251,11 @@ export interface ClaimedInstance extends InstanceRecord {
 
 /** The reconciler's side. Every write is fenced by the lease owner, so a replica whose lease expired cannot clobber. */
 export interface WorkStore {
-  /** Leases up to limit instances whose work is due (work_due_at <= now and no live lease), deleted ones included. */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]>;
+  /**
+   * Leases up to limit instances whose work is due (work_due_at <= now and no live lease), deleted ones included; only
+   * those in the given zones when zones are given (a replica pinned to its host's zones).
+   */
+  claimDue(owner: string, now: number, leaseMs: number, limit: number, zones?: readonly string[]): Promise<ClaimedInstance[]>;
   /**
    * Extends the leases owner still holds; returns the ids another replica has taken over (or purged). Ids whose lease
    * was given back (the work finished as the renewal ran) are neither extended nor returned.

@@ -19,10 +19,15 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** This replica's id: leases carry it, so replicas sharing a database never work one instance at once. */
   owner: string;
-  /** The provider image of a template (the catalog's providerImages entry); default: the template id itself. */
-  imageFor?: (templateId: string) => string;
+  /** The provider image of a template in a zone (the catalog's providerImages entry for the zone's provider). */
+  imageFor?: (templateId: string, zone: string) => string;
   pollIntervalMs?: number;
   leaseMs?: number;
+  /**
+   * The zones whose instances this replica works on; empty or absent: every zone. A VM runs on the host whose Gale
+   * started it, so one replica per host, each pinned to its host's zones, is the cluster (as nova-compute is per host).
+   */
+  zones?: readonly string[];
   /** Instances worked on at once by this replica. */
   concurrency?: number;
   resyncIntervalMs?: number;
@@ -74,6 +79,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     logger: o.logger,
     owner: o.owner,
     imageFor: o.imageFor ?? ((templateId) => templateId),
+    zones: o.zones ?? [],
     pollIntervalMs: o.pollIntervalMs ?? 250,
     leaseMs: o.leaseMs ?? 30_000,
     concurrency: o.concurrency ?? 8,

@@ -44,13 +44,13 @@ function finished(deps: Deps, operations: FinishedOperation[], log: Logger): voi
   }
 }
 
-export function machineSpecOf(record: InstanceRecord, imageFor: (templateId: string) => string): MachineSpec {
+export function machineSpecOf(record: InstanceRecord, imageFor: (templateId: string, zone: string) => string): MachineSpec {
   return {
     instanceId: record.id,
     userId: record.userId,
     zone: record.zone,
     templateId: record.templateId,
-    image: imageFor(record.templateId),
+    image: imageFor(record.templateId, record.zone),
     machineType: record.machineType,
     vcpus: record.vcpus,
     memoryMb: record.memoryMb,

@@ -131,7 +131,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const free = o.concurrency - inFlight.size;
     if (free <= 0) return [];
     const askedAt = performance.now();
-    const claimed = await o.store.claimDue(o.owner, o.clock.now(), o.leaseMs, free);
+    const claimed = await o.store.claimDue(o.owner, o.clock.now(), o.leaseMs, free, o.zones);
     // Our own lease on work still running here can lapse and be re-granted to us; the running work keeps it.
     return claimed.filter((record) => !inFlight.has(record.id)).map((record) => launch(record, askedAt));
   }

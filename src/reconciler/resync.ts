@@ -14,7 +14,7 @@ export interface ResyncReport {
   recreating: number;
 }
 
-type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock' | 'resyncShare'>;
+type Deps = Pick<ResolvedOptions, 'store' | 'provider' | 'clock' | 'resyncShare' | 'zones'>;
 
 // Rows and machines read per step of a sweep: a few milliseconds of work on SQLite.
 const RESYNC_PAGE_SIZE = 500;
@@ -71,6 +71,9 @@ async function resyncPage(deps: Deps, logger: Logger, range: IdRange, report: Re
   const machinesById = new Map<string, OwnedMachine>(machines.map((machine) => [machine.instanceId, machine]));
   const due: string[] = [];
   const recreate = recreatesVanished(provider);
+  // A replica pinned to zones mends only their instances: another zone's machines may live on another host, where
+  // this replica's provider cannot see them. A machine is an orphan only when no instance of any zone owns it.
+  const mine = (row: ResyncRow): boolean => deps.zones.length === 0 || deps.zones.includes(row.zone);
 
   for (const machine of machines) {
     const row = rowsById.get(machine.instanceId);
@@ -84,7 +87,7 @@ async function resyncPage(deps: Deps, logger: Logger, range: IdRange, report: Re
     }
   }
 
-  for (const row of rows) {
+  for (const row of rows.filter(mine)) {
     const machine = machinesById.get(row.id);
     if (row.deleted) {
       if (machine) due.push(row.id);

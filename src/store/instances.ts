@@ -41,7 +41,7 @@ export function instanceStore(db: Db): InstanceStore {
   const selectLiveForUpdate = statement((q, { id }: { id: string }) =>
     q
       .selectFrom('instances')
-      .select(['id', 'user_id', 'status', 'desired', 'generation', 'internal_ip', 'external_ip'])
+      .select(['id', 'user_id', 'zone', 'status', 'desired', 'generation', 'internal_ip', 'external_ip'])
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .$if(db.lockRows, (locked) => locked.forUpdate()),
@@ -137,6 +137,11 @@ export function instanceStore(db: Db): InstanceStore {
       return row ? toSummary(row) : undefined;
     },
 
+    async instanceZone(id: string): Promise<string | undefined> {
+      const row = await kysely.selectFrom('instances').select('zone').where('id', '=', id).executeTakeFirst();
+      return row?.zone;
+    },
+
     async listUserInstances(userId: string): Promise<InstanceSummary[]> {
       return (await liveByUser(userId)).map(toSummary);
     },
@@ -170,13 +175,13 @@ export function instanceStore(db: Db): InstanceStore {
       operation: PowerOperation,
       now: number,
       idempotency?: IdempotentWrite<Operation>,
-      context: { canSuspend?: boolean; requestedBy?: string } = {},
+      context: { canSuspend?: (zone: string) => boolean; requestedBy?: string } = {},
     ) {
       return guarded(db, idempotency, () => writeWithEvents(db, async (trx, emit): Promise<Operation> => {
         // Before the lookup: a repeat of an accepted request replays even if the instance has since been deleted.
         await replayIfAnswered(trx, idempotency);
         const row = await lockLive(trx, id, ownerId);
-        const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation, context.canSuspend ?? true);
+        const plan = planPowerOperation({ id, status: row.status as InstanceStatus, desired: row.desired as DesiredPower }, operation, context.canSuspend?.(row.zone) ?? true);
         const asked = { instanceId: id, userId: row.user_id, requestedBy: context.requestedBy ?? row.user_id, kind: operation, createdAt: now };
         let accepted: Operation;
         if (plan.kind === 'noop') {

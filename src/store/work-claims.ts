@@ -11,7 +11,7 @@ type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'releaseLeases' | 
 /** Finding and leasing work, and the resync's view of everything. */
 export function workClaims(db: Db): ClaimSide {
   return {
-    async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedInstance[]> {
+    async claimDue(owner: string, now: number, leaseMs: number, limit: number, zones?: readonly string[]): Promise<ClaimedInstance[]> {
       if (limit <= 0) return [];
       const rows = await writeWithEvents(db, async (trx, emit) => {
         const claimed = await trx
@@ -23,6 +23,7 @@ export function workClaims(db: Db): ClaimSide {
               .select('id')
               .where('work_due_at', '<=', now)
               .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+              .$if(zones !== undefined && zones.length > 0, (q) => q.where('zone', 'in', zones!))
               .orderBy('work_due_at')
               .limit(limit)
               .$if(db.lockRows, (q) => q.forUpdate().skipLocked()),
@@ -87,7 +88,7 @@ export function workClaims(db: Db): ClaimSide {
       const rows = await whereInIdRange(
         db.kysely
           .selectFrom('instances')
-          .select(['id', 'status', 'desired', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until']),
+          .select(['id', 'zone', 'status', 'desired', 'internal_ip', 'external_ip', 'deleted_at', 'generation', 'reconciled_generation', 'work_due_at', 'lease_until']),
         'id',
         range,
       )
@@ -98,6 +99,7 @@ export function workClaims(db: Db): ClaimSide {
         const leased = row.lease_until !== null && row.lease_until >= now;
         return {
           id: row.id,
+          zone: row.zone,
           status: row.status as InstanceStatus,
           internalIp: row.internal_ip,
           externalIp: row.external_ip,

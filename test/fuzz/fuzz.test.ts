@@ -140,7 +140,7 @@ describe('fuzzing every route with hostile requests', () => {
     gale = await startTestGale(
       { store: 'sqlite', provider: 'simulator' },
       {
-        simulator: { delayMs: 0 },
+        providers: { simulator: { delayMs: 0 } },
         tiers: { ...DEFAULT_TIERS, fuzz: FUZZ_TIER },
         // The brake on failed authentications would soon answer 429 to everything: limits.test.ts proves it.
         http: {

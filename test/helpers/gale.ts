@@ -59,7 +59,7 @@ export async function startTestGale(backend: Backend, overrides: Partial<Config>
     bootstrap: false,
     logLevel: (process.env.GALE_TEST_LOG_LEVEL as Config['logLevel']) ?? 'silent',
     credentialCacheMs: 0,
-    simulator: { delayMs: 100 },
+    providers: { simulator: { delayMs: 100 } },
     reconciler: { ...base.reconciler, pollIntervalMs: 50, leaseMs: 5_000, resyncIntervalMs: 1_000, stopGraceMs: 5_000 },
     ...overrides,
   });

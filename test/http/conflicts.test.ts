@@ -5,7 +5,7 @@ import { startTestGale, type TestGale } from '../helpers/gale.js';
 // API rules, independent of the backend: a simulator slow enough that the instance stays PROVISIONING.
 let gale: TestGale;
 before(async () => {
-  gale = await startTestGale({ store: 'sqlite', provider: 'simulator' }, { simulator: { delayMs: 600_000 } });
+  gale = await startTestGale({ store: 'sqlite', provider: 'simulator' }, { providers: { simulator: { delayMs: 600_000 } } });
 });
 after(async () => gale?.close());
 

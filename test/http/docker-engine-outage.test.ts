@@ -9,7 +9,6 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { defaultConfig } from '../../src/config/load.js';
 import { buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
 import { unavailable } from '../helpers/backends.js';
 import { startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
@@ -85,7 +84,7 @@ describe('the Docker engine down and back', { skip, timeout: 900_000 }, () => {
   before(async () => {
     await buildBusyboxImage({ docker });
     await proxy.up();
-    gale = await startTestGale(backend, { docker: { ...defaultConfig().docker, endpoints: { '*': proxy.path } } });
+    gale = await startTestGale(backend, { providers: { docker: { endpoints: { '*': proxy.path } } } });
     alice = await gale.user('enterprise');
     installationId = await gale.server.store.installationId();
   });

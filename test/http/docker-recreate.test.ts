@@ -5,7 +5,6 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Dockerode from 'dockerode';
-import { defaultConfig } from '../../src/config/load.js';
 import { buildBusyboxImage, containerName } from '../../src/providers/docker/index.js';
 import { unavailable } from '../helpers/backends.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
@@ -123,7 +122,7 @@ describe('recreateVanished end to end with real containers', { skip, timeout: 60
   async function gale(recreateVanished: boolean): Promise<TestGale> {
     const started = await startTestGale(
       { store: 'sqlite', provider: 'docker' },
-      { docker: { ...defaultConfig().docker, recreateVanished } },
+      { providers: { docker: { recreateVanished } } },
     );
     gales.push(started);
     return started;

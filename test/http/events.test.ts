@@ -28,7 +28,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     let admin: Credentials;
     const streams: EventStreamClient[] = [];
     before(async () => {
-      gale = await startTestGale(backend, { simulator: { delayMs: 50 }, events: { streamsPerUser: 3, waitsPerUser: 100, heartbeatMs: 1_000, maxBufferedBytes: 1024 * 1024 } });
+      gale = await startTestGale(backend, { providers: { simulator: { delayMs: 50 } }, events: { streamsPerUser: 3, waitsPerUser: 100, heartbeatMs: 1_000, maxBufferedBytes: 1024 * 1024 } });
       alice = await gale.user('pro');
       admin = await gale.user('pro', { admin: true });
     });

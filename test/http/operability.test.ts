@@ -113,7 +113,7 @@ describe('readiness with a provider that cannot be reached', () => {
     // The registry reports an unusable provider instead of failing the start: the replica runs, but is not ready.
     gale = await startTestGale(
       { store: 'sqlite', provider: 'simulator' },
-      { provider: 'docker', docker: { endpoints: { '*': '/nonexistent.sock' }, publishHost: '', network: '', recreateVanished: false } },
+      { provider: 'docker', providers: { docker: { endpoints: { '*': '/nonexistent.sock' } } } },
     );
   });
   after(() => gale?.close());
@@ -139,7 +139,7 @@ describe('request ids and logs', () => {
   let token = '';
 
   before(async () => {
-    const config = validateConfig({ ...defaultConfig(), port: 0, dataDir, bootstrap: false, logLevel: 'info', simulator: { delayMs: 0 } });
+    const config = validateConfig({ ...defaultConfig(), port: 0, dataDir, bootstrap: false, logLevel: 'info', providers: { simulator: { delayMs: 0 } } });
     server = await startServer(config, { logger: createLogger(config.logLevel, stream) });
     const user = await createUser(server.store, systemClock, config.tiers, { email: 'logs@example.com', tier: 'pro', admin: false });
     const pair = await createApiKey(server.store, systemClock, user.id);

@@ -208,7 +208,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     let gale: TestGale;
     let alice: Credentials;
     before(async () => {
-      gale = await startTestGale(backend, { simulator: { delayMs: 5_000 } });
+      gale = await startTestGale(backend, { providers: { simulator: { delayMs: 5_000 } } });
       alice = await gale.user('pro');
     });
     after(async () => gale?.close());
@@ -285,7 +285,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     });
 
     test('closing the server answers the waits still open', async () => {
-      const other = await startTestGale(backend, { simulator: { delayMs: 60_000 } });
+      const other = await startTestGale(backend, { providers: { simulator: { delayMs: 60_000 } } });
       const bob = await other.user('pro');
       const made = await call<Instance>(other.url, 'POST', `${V1}/instances`, { headers: bob.bearer, body: { template_id: 'debian-12-micro' } });
       const instanceWait = call(other.url, 'GET', `${V1}/instances/${made.body.id}/wait?status=RUNNING&timeout=60s`, { headers: bob.bearer });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
@@ -183,21 +184,20 @@ describe('provider registry', () => {
   it('makes the simulator and names the known providers for anything else', async () => {
     const temp = await openTempStore();
     try {
-      const deps = {
+      const context = {
         store: temp.store,
         clock: systemClock,
-        simulatorDelayMs: 0,
         logger: pino({ level: 'silent' }),
         installationId: 'test-installation',
-        docker: { endpoints: { '*': '/var/run/docker.sock' }, publishHost: '', network: '', recreateVanished: false },
         stopGraceMs: 1000,
+        dataDir: tmpdir(),
       };
-      const provider = await createProvider('simulator', deps);
+      const provider = await createProvider('simulator', { delayMs: 0 }, context);
       assert.equal(provider.name, 'simulator');
       await provider.probe();
       assert.deepEqual(KNOWN_PROVIDERS, ['simulator', 'docker']);
-      await assert.rejects(createProvider('vmware', deps), /unknown provider "vmware"; known providers: simulator, docker/);
-      await assert.rejects(createProvider('toString', deps), /unknown provider/);
+      await assert.rejects(createProvider('vmware', {}, context), /unknown provider "vmware"; known providers: simulator, docker/);
+      await assert.rejects(createProvider('toString', {}, context), /unknown provider/);
       await provider.close();
     } finally {
       await temp.close();

@@ -75,7 +75,7 @@ describe('the Docker engine restarted in the middle of operations', { skip, time
     await engine.start();
     await buildBusyboxImage({ docker: engine.docker });
     gale = await startTestGale(backend, {
-      docker: { ...defaultConfig().docker, endpoints: { '*': engine.socketPath } },
+      providers: { docker: { endpoints: { '*': engine.socketPath } } },
       reconciler: { ...defaultConfig().reconciler, pollIntervalMs: 50, leaseMs: 5_000, resyncIntervalMs: 500, stopGraceMs: 1_000 },
     });
     alice = await gale.user('enterprise');

@@ -17,7 +17,7 @@ const V1 = '/api/compute/v1';
 const SIM = { store: 'sqlite', provider: 'simulator' } as const;
 
 function httpOverrides(http: Partial<Config['http']>, extra: Partial<Config> = {}): Partial<Config> {
-  return { simulator: { delayMs: 0 }, http: { ...defaultConfig().http, ...http }, ...extra };
+  return { providers: { simulator: { delayMs: 0 } }, http: { ...defaultConfig().http, ...http }, ...extra };
 }
 
 /** The envelope and the headers every error has, for an answer read off a raw socket. */
@@ -125,7 +125,7 @@ describe('limits and headers', () => {
       assert.equal(answer.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains', what);
     }
     // Off by default.
-    const plain = await startTestGale(SIM, { simulator: { delayMs: 0 } });
+    const plain = await startTestGale(SIM, { providers: { simulator: { delayMs: 0 } } });
     try {
       const answer = await call(plain.url, 'GET', '/healthz');
       assertSecurityHeaders(answer.headers, 'default config');

@@ -106,7 +106,7 @@ async function startCapturing(): Promise<Captured> {
     bootstrap: false,
     logLevel: 'trace',
     tiers: { ...base.tiers, roomy: ROOMY },
-    simulator: { delayMs: 20 },
+    providers: { simulator: { delayMs: 20 } },
     reconciler: { ...base.reconciler, pollIntervalMs: 50, resyncIntervalMs: 1_000 },
     http: { ...base.http, authFailuresPerMinute: 1_000_000 },
   });

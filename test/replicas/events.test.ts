@@ -20,7 +20,7 @@ await describeWith(['postgres'], 'events across two replicas on one PostgreSQL',
   let alice: Credentials;
   const streams: EventStreamClient[] = [];
   before(async () => {
-    fleet = await startFleet({ overrides: { simulator: { delayMs: 100 } } });
+    fleet = await startFleet({ overrides: { providers: { simulator: { delayMs: 100 } } } });
     alice = await fleet.user('pro');
   });
   after(async () => {

@@ -115,7 +115,7 @@ export function replicaConfig(schema: string, overrides: Partial<Config> = {}): 
     databaseSchema: schema,
     bootstrap: false,
     logLevel: (process.env.GALE_TEST_LOG_LEVEL as Config['logLevel']) ?? 'silent',
-    simulator: { delayMs: 100 },
+    providers: { simulator: { delayMs: 100 } },
     reconciler: { ...base.reconciler, pollIntervalMs: 50, leaseMs: 5_000, resyncIntervalMs: 1_000, stopGraceMs: 5_000 },
     ...overrides,
   });

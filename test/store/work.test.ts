@@ -33,6 +33,15 @@ await forEachStore((factory) => {
     assert.equal(await store.countPendingWork(10_000), 5, 'leased work is still pending');
   });
 
+  test('a replica pinned to zones claims only their work; unpinned, every zone', async (t) => {
+    const { store, user, ids } = await setup(2);
+    t.after(() => store.cleanup());
+    const elsewhere = (await create(store, user.id, { zone: 'zone-b', createdAt: 1_100 })).id;
+    assert.deepEqual((await store.claimDue('b', 10_000, LEASE, 10, ['zone-b'])).map((c) => c.id), [elsewhere]);
+    assert.deepEqual((await store.claimDue('c', 10_000, LEASE, 10, ['zone-c'])).map((c) => c.id), [], 'no work in zone-c');
+    assert.deepEqual((await store.claimDue('a', 10_000, LEASE, 10, [])).map((c) => c.id).sort(), [...ids].sort());
+  });
+
   test('concurrent claimers split the due rows without overlap', async (t) => {
     const { store, ids } = await setup(12);
     t.after(() => store.cleanup());
@@ -209,7 +218,7 @@ await forEachStore((factory) => {
       rows.map((r) => [r.id, r.deleted, r.busy]).sort(),
       [[idle, false, false], [leased, false, true], [deleted, true, true], [due, false, true]].sort(),
     );
-    assert.deepEqual(rows.find((r) => r.id === idle), { id: idle, status: 'RUNNING', internalIp: '10.0.0.5', externalIp: '203.0.113.5', desired: 'RUNNING', deleted: false, busy: false });
+    assert.deepEqual(rows.find((r) => r.id === idle), { id: idle, zone: 'zone-a', status: 'RUNNING', internalIp: '10.0.0.5', externalIp: '203.0.113.5', desired: 'RUNNING', deleted: false, busy: false });
 
     const crashed: ObservedState = { status: 'TERMINATED', internalIp: '', externalIp: '' };
     clock.set(10_000);

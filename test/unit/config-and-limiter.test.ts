@@ -15,7 +15,8 @@ test('config: defaults < file < environment < flags', () => {
   const config = loadConfig({ env: { GALE_CONFIG: file, GALE_PORT: '9100' }, flags: { host: '127.0.0.2' } });
   assert.equal(config.port, 9100);
   assert.equal(config.host, '127.0.0.2');
-  assert.equal(config.simulator.delayMs, 5);
+  // A provider's section at the top level, as config files had it, is read as providers.<name>.
+  assert.equal(config.providers.simulator!.delayMs, 5);
   assert.equal(config.provider, 'simulator');
   assert.equal(config.tiers.pro?.maxInstances, 3);
 });
@@ -39,6 +40,27 @@ test('config: a key the configuration does not have is refused by name, at any d
   assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ simulater: { delayMs: 5 } }) } }), /\/simulater: Unexpected property/);
   assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ http: { trustproxy: 1 } }) } }), /\/http\/trustproxy: Unexpected property/);
   assert.doesNotThrow(() => loadConfig({ env: { GALE_CONFIG: file({ http: { trustProxy: 1 }, compat: { emptyAccepted: true } }) } }));
+});
+
+test('config: each provider validates its own settings, completed with its defaults; zones name known providers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gale-config-'));
+  const file = (content: object) => {
+    const path = join(dir, `${Math.random()}.json`);
+    writeFileSync(path, JSON.stringify(content));
+    return path;
+  };
+  const config = loadConfig({ env: { GALE_CONFIG: file({ providers: { docker: { network: 'gale' } } }), GALE_SIM_DELAY_MS: '7', GALE_DOCKER_HOST: 'unix:///run/d.sock' } });
+  assert.deepEqual(config.providers.docker, { endpoints: { '*': '/run/d.sock' }, publishHost: '', network: 'gale', recreateVanished: false });
+  assert.equal(config.providers.simulator!.delayMs, 7);
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { vmware: {} } }) } }), /providers\.vmware: no such provider; known providers: simulator, docker/);
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { docker: { endpoints: 'x' } } }) } }), /\/providers\/docker\/endpoints/);
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { simulator: { delayMs: 1, colour: 'red' } } }) } }), /\/providers\/simulator\/colour: Unexpected property/);
+  assert.throws(() => loadConfig({ env: { GALE_SIM_DELAY_MS: 'slow' } }), /GALE_SIM_DELAY_MS must be a whole number/);
+  assert.throws(() => loadConfig({ env: { GALE_PROVIDER: 'vmware' } }), /provider "vmware" \(GALE_PROVIDER\) does not exist/);
+  const zoned = (zoneProviders: Record<string, string>) => loadConfig({ flags: { catalog: { ...loadConfig().catalog, zoneProviders } } });
+  assert.equal(zoned({ 'europe-west1-b': 'docker' }).catalog.zoneProviders!['europe-west1-b'], 'docker');
+  assert.throws(() => zoned({ 'mars-1-a': 'docker' }), /"mars-1-a" is not a zone of any region/);
+  assert.throws(() => zoned({ 'europe-west1-b': 'vmware' }), /zoneProviders\.europe-west1-b: provider "vmware" does not exist/);
 });
 
 test('limiter: a tier spends its whole minute in a burst, then is refused with a retry time', async () => {

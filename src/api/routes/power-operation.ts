@@ -79,7 +79,7 @@ export function registerPowerOperation(app: GaleApp, services: ApiServices, scop
       const claim = idempotencyClaimOf(request, principalOf(request).user.id, now, services.idempotencyKeyTtlMs);
       return replaying(reply, async () => {
         const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer), {
-          canSuspend: services.capabilities.suspend,
+          canSuspend: (zone) => services.capabilitiesOf(zone).suspend,
           requestedBy: principalOf(request).user.id,
         });
         if (accepted.state === 'pending') services.onWorkQueued();
