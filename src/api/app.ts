@@ -9,6 +9,7 @@ import { AdminListSchema, CreateInstanceBodySchema, InstanceSchema } from '../co
 import { OperationListSchema, OperationSchema } from '../contracts/operation.js';
 import { EventSchema, StreamGapSchema } from '../contracts/event.js';
 import { QuotasSchema } from '../contracts/quota.js';
+import { SerialPortOutputSchema } from '../contracts/serial-port-output.js';
 import { POWER_OPERATIONS } from '../domain/instance.js';
 import { serializeRequest } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
@@ -26,6 +27,7 @@ import { registerGetOperation, registerListOperations } from './routes/operation
 import { registerEvents } from './routes/events.js';
 import { registerWaitInstance, registerWaitOperation } from './routes/waits.js';
 import { registerPowerOperation } from './routes/power-operation.js';
+import { registerSerialPortOutput } from './routes/serial-port-output.js';
 import { SCOPES } from './routes/scope.js';
 import { registerOpenApiDocument, swaggerOptions } from './openapi.js';
 import { schemaController } from './validation.js';
@@ -75,6 +77,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
     TemplateSchema,
     ErrorEnvelopeSchema,
     QuotasSchema,
+    SerialPortOutputSchema,
   ]) {
     app.addSchema(schema);
   }
@@ -109,6 +112,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
       for (const scope of SCOPES) {
         registerGetInstance(typed, services, scope);
         registerWaitInstance(typed, services, scope);
+        registerSerialPortOutput(typed, services, scope);
         registerDeleteInstance(typed, services, scope);
         for (const operation of POWER_OPERATIONS) registerPowerOperation(typed, services, scope, operation);
       }

@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.js';
-import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider } from '../domain/provider.js';
+import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider, SerialOutput } from '../domain/provider.js';
 import type { ClaimedInstance, WorkStore } from '../domain/store.js';
 
 /*
@@ -86,6 +86,9 @@ export function boundedProvider(inner: Provider, clock: Clock, until: number, si
     delete: (id: string) => bounded('delete', id, () => inner.delete(id)),
     inspect: (id: string): Promise<Observation | null> => bounded('inspect', id, () => inner.inspect(id)),
     list: (range?: IdRange): Promise<OwnedMachine[]> => inner.list(range),
+    ...(inner.serialOutput
+      ? { serialOutput: (id: string, start: number): Promise<SerialOutput> => bounded('serialOutput', id, () => inner.serialOutput!(id, start)) }
+      : {}),
     close: () => inner.close(),
   };
 }

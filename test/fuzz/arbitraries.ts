@@ -48,7 +48,7 @@ function idArb(ids: Identities): fc.Arbitrary<string> {
 
 function pathArb(ids: Identities): fc.Arbitrary<string> {
   const id = idArb(ids);
-  const op = fc.constantFrom('start', 'stop', 'restart', 'reset', 'delete', 'START', 'resume', '');
+  const op = fc.constantFrom('start', 'stop', 'restart', 'reset', 'delete', 'START', 'resume', 'serialPortOutput', '');
   return fc.oneof(
     fc.constant(`${V1}/instances`),
     id.map((i) => `${V1}/instances/${i}`),
@@ -71,7 +71,7 @@ function queryArb(): fc.Arbitrary<string> {
     fc.uuid(),
     fc.string({ unit: 'binary', maxLength: 30 }).map((s) => encodeURIComponent(s)),
   );
-  const name = fc.constantFrom('page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID', 'requestId', '__proto__', 'constructor', 'a[b]', 'requestId[]');
+  const name = fc.constantFrom('page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID', 'requestId', 'start', 'port', '__proto__', 'constructor', 'a[b]', 'requestId[]');
   return fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`);
 }
 
@@ -207,6 +207,7 @@ function plausibleArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
     fc.tuple(fc.constantFrom('GET', 'POST'), fc.constant(`${V1}/instances`)),
     fc.tuple(fc.constantFrom('GET', 'DELETE'), id.map((i) => `${V1}/instances/${i}`)),
     fc.tuple(fc.constant('POST'), fc.tuple(id, fc.constantFrom('start', 'stop', 'restart', 'reset')).map(([i, o]) => `${V1}/instances/${i}/${o}`)),
+    fc.tuple(fc.constant('GET'), fc.tuple(fc.constantFrom('/instances', '/admin/instances'), id).map(([prefix, i]) => `${V1}${prefix}/${i}/serialPortOutput`)),
     fc.tuple(fc.constant('GET'), fc.constant(`${V1}/admin/instances`)),
     fc.tuple(fc.constantFrom('GET', 'DELETE'), id.map((i) => `${V1}/admin/instances/${i}`)),
     fc.tuple(fc.constant('POST'), fc.tuple(id, fc.constantFrom('start', 'stop', 'restart', 'reset')).map(([i, o]) => `${V1}/admin/instances/${i}/${o}`)),

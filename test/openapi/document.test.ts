@@ -101,10 +101,12 @@ describe('the OpenAPI document', () => {
       `POST ${V1}/admin/instances/{id}/reset`,
       `GET ${V1}/templates/{templateID}/zones`,
       `GET ${V1}/quotas`,
+      `GET ${V1}/instances/{id}/serialPortOutput`,
+      `GET ${V1}/admin/instances/{id}/serialPortOutput`,
     ]) {
       assert.ok(routes.includes(route), `${route} is missing`);
     }
-    assert.equal(routes.length, 32);
+    assert.equal(routes.length, 34);
     assert.ok(doc.servers && doc.servers.length > 0, 'servers');
   });
 

@@ -13,8 +13,17 @@ export const BUSYBOX_IMAGE_TAG = 'gale/busybox-micro:latest';
  * `sleep & wait` rather than a plain `sleep`: sh runs a trap only between commands, and `wait` is
  * interrupted by the signal at once, so the stop takes milliseconds instead of up to a second.
  * sh runs as PID 1, which the kernel shields from signals it has no handler for; the trap installs one.
+ * Each boot prints a banner and a login prompt, and a graceful stop a power-off line, on the console (the
+ * container's log, GET .../serialPortOutput), as a VM's serial console shows them. Whole lines only: the engine
+ * logs a line when its newline comes, so a prompt left open would not show.
  */
-export const GRACEFUL_CMD = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1 & wait $!; done'];
+export const GRACEFUL_CMD = [
+  '/bin/sh',
+  '-c',
+  'trap \'echo "$(hostname): power down"; exit 0\' TERM; ' +
+    'echo "Gale busybox-micro $(hostname)"; echo "Booting $(hostname)..."; echo "$(hostname) login:"; ' +
+    'while :; do sleep 1 & wait $!; done',
+];
 
 // The applets people reach for in a shell; busybox answers to any name it is linked as.
 const APPLETS = [

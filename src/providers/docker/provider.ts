@@ -9,8 +9,10 @@ import {
   type OwnedMachine,
   type Provider,
   type ProviderCapabilities,
+  type SerialOutput,
 } from '../../domain/provider.js';
 import { containerConfig } from './container-config.js';
+import { containerConsole } from './console.js';
 import { EndpointSet, type Endpoint, type EndpointConfig } from './endpoints.js';
 import { createFailure, describeEngineError, engineMessage, isConflict, isNotFound, isNotModified, isStaleTask, statusCodeOf } from './errors.js';
 import { ContainerLocator } from './locator.js';
@@ -41,6 +43,8 @@ export interface DockerProvider extends Provider {
   readonly name: 'docker';
   /** Always present here: Docker has an event stream. */
   watch(onChange: (instanceId: string) => void): () => void;
+  /** Always present here: the container's log is its console. */
+  serialOutput(instanceId: string, start: number): Promise<SerialOutput>;
 }
 
 const DEFAULT_STOP_GRACE_MS = 60_000;
@@ -75,7 +79,7 @@ class DockerProviderImpl implements DockerProvider {
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     // Suspend is docker pause (the cgroup freezer): memory and processes are kept, nothing runs until unpause.
-    this.capabilities = { suspend: true, serialConsole: false, liveWatch: true, recreateVanished: options.recreateVanished ?? false };
+    this.capabilities = { suspend: true, serialConsole: true, liveWatch: true, recreateVanished: options.recreateVanished ?? false };
   }
 
   probe(): Promise<void> {
@@ -202,6 +206,12 @@ class DockerProviderImpl implements DockerProvider {
   async inspect(instanceId: string): Promise<Observation | null> {
     const found = await this.locator.locate(instanceId);
     return found ? observeInspect(found.info, this.network, this.publishHost) : null;
+  }
+
+  /** The container's log (docker logs) is its console: console.ts. */
+  async serialOutput(instanceId: string, start: number): Promise<SerialOutput> {
+    const found = await this.locator.locate(instanceId);
+    return found ? containerConsole(found.endpoint, found.info, start) : { contents: '', start, next: start };
   }
 
   async list(range?: IdRange): Promise<OwnedMachine[]> {

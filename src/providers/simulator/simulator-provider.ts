@@ -2,11 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../domain/clock.js';
 import { isTransitional } from '../../domain/instance.js';
-import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider } from '../../domain/provider.js';
+import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider, SerialOutput } from '../../domain/provider.js';
 import type { SimulatedMachine, SimulatorStore } from '../../domain/store.js';
 import { externalIpFor, internalIpFor } from './addresses.js';
 import { KeyedLock } from './keyed-lock.js';
 import { settle, toObservation, toOwnedMachine } from './machine-state.js';
+import { consoleOutput } from './serial-console.js';
 
 export interface SimulatorOptions {
   store: SimulatorStore;
@@ -23,6 +24,7 @@ export interface SimulatorProvider extends Provider {
   watch(onChange: (instanceId: string) => void): () => void;
   suspend(instanceId: string): Promise<void>;
   resume(instanceId: string): Promise<void>;
+  serialOutput(instanceId: string, start: number): Promise<SerialOutput>;
   /** Pauses a running machine outside Gale, like `docker pause`. */
   pauseOutside(instanceId: string): Promise<void>;
   /** Undoes pauseOutside, outside Gale. */
@@ -101,7 +103,7 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
 
   return {
     name: 'simulator',
-    capabilities: { suspend: true, serialConsole: false, liveWatch: true, recreateVanished: false },
+    capabilities: { suspend: true, serialConsole: true, liveWatch: true, recreateVanished: false },
 
     async probe(): Promise<void> {
       if (closing.signal.aborted) throw new Error('simulator provider is closed');
@@ -201,6 +203,13 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
       const now = clock.now();
       const machines = await store.listMachines(range);
       return machines.map((m) => toOwnedMachine(settle(m, now, staleAfterMs, lock.isBusy(m.instanceId))));
+    },
+
+    /** A synthetic boot log, derived from the stored machine (serial-console.ts); a machine not made yet has printed nothing. */
+    async serialOutput(instanceId: string, start: number): Promise<SerialOutput> {
+      const machine = await store.getMachine(instanceId);
+      if (!machine) return { contents: '', start, next: start };
+      return consoleOutput(settle(machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)), start);
     },
 
     watch(onChange: (instanceId: string) => void): () => void {
