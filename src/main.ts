@@ -149,7 +149,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...(store.diskStatus ? { disk: () => store.diskStatus!() } : {}),
       // Reported, never failing: while the shared store is out the API counts in memory and stays up (docs/operations.md).
       rateLimits: async () => limiterBackend.status(),
-      provider: () => provider.probe(),
+      provider: async () => {
+        await provider.probe();
+        return provider.describe?.();
+      },
     };
     const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, http: config.http, cors: config.cors, metrics, readiness });
     opened.push(() => app.close());

@@ -9,7 +9,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on (GALE_HOST)')
     .option('--port <port>', 'port to listen on (GALE_PORT)')
     .option('--data-dir <dir>', 'directory for the SQLite store (GALE_DATA_DIR)')
-    .option('--provider <name>', 'simulator or docker (GALE_PROVIDER)')
+    .option('--provider <name>', 'simulator, docker or qemu (GALE_PROVIDER)')
     .action(async (flags: { host?: string; port?: string; dataDir?: string; provider?: string }) => {
       const overrides: ConfigOverrides = {};
       if (flags.host) overrides.host = flags.host;

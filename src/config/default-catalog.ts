@@ -47,7 +47,7 @@ export const DEFAULT_CATALOG: Catalog = {
       diskType: 'pd-standard',
       image: 'gale/busybox-micro',
       region: 'us-central1',
-      providerImages: { docker: 'gale/busybox-micro:latest' },
+      providerImages: { docker: 'gale/busybox-micro:latest', qemu: 'gale-busybox-vm' },
     },
     {
       id: 'ubuntu-22-large',

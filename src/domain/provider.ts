@@ -101,6 +101,8 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities;
   /** Throws with a message saying what is wrong when the backend cannot be used now (for readiness). */
   probe(): Promise<void>;
+  /** What /readyz says of a backend that can be used, when there is something to say (how VMs are accelerated). */
+  describe?(): string;
   /** Makes the machine without starting it. A machine that already exists is left as it is. */
   create(spec: MachineSpec): Promise<void>;
   /** Boots it and resolves when it runs. */

@@ -1,10 +1,11 @@
 import type { Provider } from '../domain/provider.js';
 import type { ProviderContext, ProviderDescriptor } from './descriptor.js';
 import { dockerProvider } from './docker/descriptor.js';
+import { qemuProvider } from './qemu/descriptor.js';
 import { simulatorProvider } from './simulator/descriptor.js';
 
 /** Every backend Gale has, and the only list of them: adding one is adding its descriptor here. */
-export const PROVIDERS: readonly ProviderDescriptor[] = [simulatorProvider, dockerProvider] as readonly ProviderDescriptor[];
+export const PROVIDERS: readonly ProviderDescriptor[] = [simulatorProvider, dockerProvider, qemuProvider] as readonly ProviderDescriptor[];
 
 export const KNOWN_PROVIDERS: readonly string[] = PROVIDERS.map((descriptor) => descriptor.name);
 

@@ -55,6 +55,9 @@ export function routeByZone(providers: ReadonlyMap<string, Provider>, routes: Zo
       if (failed.length === 1) throw first![1];
       throw new AggregateError(failed.map(([, reason]) => reason), `providers failing: ${failed.map(([name]) => name).join(', ')}`);
     },
+    describe(): string {
+      return all.map((p) => `${p.name}: ${p.describe?.() ?? 'ready'}`).join('; ');
+    },
     async create(spec: MachineSpec): Promise<void> {
       const provider = named(routes.providerOf(spec.zone));
       known.set(spec.instanceId, provider);

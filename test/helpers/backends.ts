@@ -1,6 +1,7 @@
 import pg from 'pg';
 import Docker from 'dockerode';
 import type { Backend } from './gale.js';
+import { qemuProblem } from './qemu-vms.js';
 
 export function postgresUrlForTests(): string {
   return process.env.GALE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -42,6 +43,7 @@ export async function unavailable(backend: Backend): Promise<string | undefined>
   };
   if (backend.store === 'postgres') once('postgres', postgresProblem);
   if (backend.provider === 'docker') once('docker', dockerProblem);
+  if (backend.provider === 'qemu') once('qemu', async () => qemuProblem());
   const problems = (await Promise.all(checks)).filter((p): p is string => p !== undefined);
   if (problems.length === 0) return undefined;
   const reason = problems.join('; ');

@@ -195,8 +195,8 @@ describe('provider registry', () => {
       const provider = await createProvider('simulator', { delayMs: 0 }, context);
       assert.equal(provider.name, 'simulator');
       await provider.probe();
-      assert.deepEqual(KNOWN_PROVIDERS, ['simulator', 'docker']);
-      await assert.rejects(createProvider('vmware', {}, context), /unknown provider "vmware"; known providers: simulator, docker/);
+      assert.deepEqual(KNOWN_PROVIDERS, ['simulator', 'docker', 'qemu']);
+      await assert.rejects(createProvider('vmware', {}, context), /unknown provider "vmware"; known providers: simulator, docker, qemu/);
       await assert.rejects(createProvider('toString', {}, context), /unknown provider/);
       await provider.close();
     } finally {

@@ -52,7 +52,7 @@ test('config: each provider validates its own settings, completed with its defau
   const config = loadConfig({ env: { GALE_CONFIG: file({ providers: { docker: { network: 'gale' } } }), GALE_SIM_DELAY_MS: '7', GALE_DOCKER_HOST: 'unix:///run/d.sock' } });
   assert.deepEqual(config.providers.docker, { endpoints: { '*': '/run/d.sock' }, publishHost: '', network: 'gale', recreateVanished: false });
   assert.equal(config.providers.simulator!.delayMs, 7);
-  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { vmware: {} } }) } }), /providers\.vmware: no such provider; known providers: simulator, docker/);
+  assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { vmware: {} } }) } }), /providers\.vmware: no such provider; known providers: simulator, docker, qemu/);
   assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { docker: { endpoints: 'x' } } }) } }), /\/providers\/docker\/endpoints/);
   assert.throws(() => loadConfig({ env: { GALE_CONFIG: file({ providers: { simulator: { delayMs: 1, colour: 'red' } } }) } }), /\/providers\/simulator\/colour: Unexpected property/);
   assert.throws(() => loadConfig({ env: { GALE_SIM_DELAY_MS: 'slow' } }), /GALE_SIM_DELAY_MS must be a whole number/);

@@ -5,7 +5,7 @@ import { isTransitional } from '../../domain/instance.js';
 import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider, SerialOutput } from '../../domain/provider.js';
 import type { SimulatedMachine, SimulatorStore } from '../../domain/store.js';
 import { externalIpFor, internalIpFor } from './addresses.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../keyed-lock.js';
 import { settle, toObservation, toOwnedMachine } from './machine-state.js';
 import { consoleOutput } from './serial-console.js';
 

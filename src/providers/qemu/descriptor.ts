@@ -1,0 +1,25 @@
+import { ConfigError, envValue } from '../../config/env-values.js';
+import { defineProvider } from '../descriptor.js';
+import { ACCELERATORS, QEMU_DEFAULTS, QemuSettingsSchema, type QemuSettings } from './settings.js';
+
+/** Real virtual machines, one QEMU process each, on the host Gale runs on. */
+export const qemuProvider = defineProvider({
+  name: 'qemu',
+  summary: 'virtual machines under QEMU on this host (KVM when it works, else emulation), one process each',
+  settings: QemuSettingsSchema,
+  defaults: QEMU_DEFAULTS,
+  fromEnv: (env) => {
+    const settings: Partial<QemuSettings> = {};
+    const accel = envValue(env, 'GALE_QEMU_ACCEL');
+    if (accel !== undefined) {
+      if (!(ACCELERATORS as readonly string[]).includes(accel)) throw new ConfigError(`GALE_QEMU_ACCEL must be one of ${ACCELERATORS.join(', ')}, got "${accel}"`);
+      settings.accel = accel as QemuSettings['accel'];
+    }
+    const imagesDir = envValue(env, 'GALE_QEMU_IMAGES_DIR');
+    if (imagesDir !== undefined) settings.imagesDir = imagesDir;
+    return settings;
+  },
+  capabilities: { suspend: true, serialConsole: true, liveWatch: false, recreateVanished: false },
+  // Loaded when chosen, as the other backends are.
+  create: async (settings, context) => (await import('./create-provider.js')).createQemuProvider(settings, context),
+});

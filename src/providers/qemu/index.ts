@@ -1,0 +1,10 @@
+export { qemuProvider } from './descriptor.js';
+export { createQemuProvider } from './create-provider.js';
+export { QemuProviderImpl, imagesDirFor, type QemuProvider, type QemuProviderOptions } from './provider.js';
+export { buildVmBaseImage, type BuildVmBaseImageOptions, type BuiltVmImage } from './build-image.js';
+export { QemuSettingsSchema, QEMU_DEFAULTS, DEFAULT_VM_IMAGE, type QemuSettings, type Accelerator } from './settings.js';
+export { ADDRESS_LINE, BOOT_BANNER, POWER_BUTTON_LINE } from './guest-scripts.js';
+export { vmLabel } from './vm-process.js';
+export { instanceFiles } from './instance-files.js';
+export { vmNetwork } from './addresses.js';
+export { QmpClient, QmpCommandError, withQmp } from './qmp-client.js';
