@@ -118,12 +118,18 @@ class DiskWatch {
   async watched<T>(write: () => Promise<T>): Promise<T> {
     try {
       const result = await write();
-      this.fullSince = undefined;
+      // Only with room for a whole log: a write that fitted in the space the truncated log gave back proves nothing.
+      if (this.fullSince !== undefined && (await this.roomForLog())) this.fullSince = undefined;
       return result;
     } catch (error) {
       if (dependencyFailure(error)?.dependency === 'disk') this.full();
       throw error;
     }
+  }
+
+  private async roomForLog(): Promise<boolean> {
+    const free = await freeBytes(this.filename);
+    return free === undefined || free >= WAL_SIZE_LIMIT_BYTES;
   }
 
   private full(): void {
