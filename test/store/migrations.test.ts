@@ -89,6 +89,36 @@ test('openPostgresStore refuses a schema name it would have to quote', async () 
   await assert.rejects(openPostgresStore({ url: postgresTestUrl(), schema: 'x"; drop table users; --' }), /invalid PostgreSQL schema name/);
 });
 
+test('a store opens while other schemas of the database are created and dropped (other installations, cleanups)', async (t) => {
+  const url = postgresTestUrl();
+  const tag = randomUUID().replace(/-/g, '').slice(0, 12);
+  const admin = new pg.Client(url);
+  await admin.connect();
+  let churning = true;
+  const churn = (async () => {
+    for (let i = 0; churning; i++) {
+      const other = `churn_${tag}_${i}`;
+      await admin.query(`create schema "${other}"`);
+      await admin.query(`create table "${other}".t (id int primary key)`);
+      await admin.query(`drop schema "${other}" cascade`);
+    }
+  })();
+  const schemas = Array.from({ length: 6 }, (_, i) => `opened_${tag}_${i}`);
+  t.after(async () => {
+    for (const schema of schemas) await admin.query(`drop schema if exists "${schema}" cascade`);
+    await admin.end();
+  });
+  try {
+    for (const schema of schemas) {
+      const store = await openPostgresStore({ url, schema });
+      await store.close();
+    }
+  } finally {
+    churning = false;
+    await churn;
+  }
+});
+
 test('SQLite serves the hot reads and the work queue from indexes', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gale-plans-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
