@@ -26,7 +26,7 @@ export async function migrateToLatest(db: Kysely<Database>, migrationTableSchema
   }
 }
 
-const SETUP_ATTEMPTS = 5;
+const SETUP_ATTEMPTS = 10;
 const INVALID_SCHEMA_NAME = '3F000';
 
 function codeOf(error: unknown): unknown {

@@ -101,6 +101,8 @@ test('a store opens while other schemas of the database are created and dropped 
       await admin.query(`create schema "${other}"`);
       await admin.query(`create table "${other}".t (id int primary key)`);
       await admin.query(`drop schema "${other}" cascade`);
+      // Dropped again and again with a breath between: often enough that a store opening meanwhile meets one.
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
   })();
   const schemas = Array.from({ length: 6 }, (_, i) => `opened_${tag}_${i}`);
