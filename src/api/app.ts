@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
+import { ACCOUNT_SCHEMAS } from '../contracts/account.js';
 import { API_BASE } from '../contracts/api.js';
 import { TemplateSchema } from '../contracts/catalog.js';
 import { ErrorEnvelopeSchema } from '../contracts/error.js';
@@ -19,6 +20,7 @@ import { OneLinePerRequest, RequestLines } from './request-log.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerAccessControl } from './access-control.js';
 import { registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
+import { registerAdminAccounts } from './routes/admin-accounts.js';
 import { registerAdminListInstances } from './routes/admin-list-instances.js';
 import { registerCreateInstance } from './routes/create-instance.js';
 import { registerDeleteInstance, registerGetInstance } from './routes/instance-by-id.js';
@@ -78,6 +80,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
     ErrorEnvelopeSchema,
     QuotasSchema,
     SerialPortOutputSchema,
+    ...ACCOUNT_SCHEMAS,
   ]) {
     app.addSchema(schema);
   }
@@ -105,6 +108,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
       registerListTemplateZones(typed, services);
       registerGetQuotas(typed, services);
       registerAdminListInstances(typed, services);
+      registerAdminAccounts(typed, services);
       registerGetOperation(typed, services);
       registerListOperations(typed, services);
       registerWaitOperation(typed, services);

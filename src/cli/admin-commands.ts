@@ -1,47 +1,143 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createApiKey, createToken, createUser, parseDuration, revokeApiKey, revokeToken, setUserCustomer, setUserTier } from '../admin/accounts.js';
-import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { formatTimestamp, systemClock } from '../domain/clock.js';
-import type { Store, User } from '../domain/store.js';
-import { openConfiguredStore } from '../main.js';
+import type { AccountsBackend, CredentialRef } from '../admin/backend.js';
+import { NoStoreError, openLocalBackend } from '../admin/local-backend.js';
+import { loadConfig, type ConfigOverrides } from '../config/load.js';
+import type { AccountUserView, ApiKeyView, TokenView } from '../contracts/account.js';
 
-/**
- * `gale admin …` works straight on the store (the same data directory or database as the server),
- * so it works whether or not a server is running.
+/*
+ * `gale admin …`: users and credentials. The commands speak to an AccountsBackend (admin/backend.ts); today that is the
+ * store itself (the server's data directory or database), so they work whether or not a server is running. Which
+ * store is never guessed: run from the wrong directory, a default would open (and make) an empty one and report
+ * "no user …". So a store must be named (--data-dir, --database-url, GALE_DATA_DIR, GALE_DATABASE_URL, or the GALE_CONFIG
+ * file) and must exist; the one used is said on stderr. A refusal exits 2, before anything is done.
  */
-async function withStore<T>(run: (store: Store, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const store = await openConfiguredStore(config);
+
+interface StoreFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
+}
+
+/** Refused before anything was done (no store named, or none there): exit status 2, as for a usage error. */
+class Refusal extends Error {}
+
+const EXIT_REFUSED = 2;
+
+/** The store was named on purpose: by a flag, a GALE_ variable, or the configuration file. */
+function storeNamed(flags: StoreFlags, env: NodeJS.ProcessEnv): boolean {
+  if (flags.dataDir || flags.databaseUrl || env.GALE_DATA_DIR || env.GALE_DATABASE_URL) return true;
+  if (!env.GALE_CONFIG) return false;
   try {
-    return await run(store, config);
-  } finally {
-    await store.close();
+    const file = JSON.parse(readFileSync(env.GALE_CONFIG, 'utf8')) as Record<string, unknown>;
+    return Boolean(file.dataDir || file.databaseUrl);
+  } catch {
+    // loadConfig reports an unreadable file in its own words.
+    return false;
   }
 }
 
-function print(json: boolean, value: Record<string, unknown>, text: string): void {
+async function openBackend(flags: StoreFlags): Promise<AccountsBackend> {
+  if (!storeNamed(flags, process.env)) {
+    throw new Refusal(
+      'which store? gale admin works on the store of a Gale server, named with --data-dir DIR (its data directory) or ' +
+        '--database-url postgres://… (or GALE_DATA_DIR, GALE_DATABASE_URL, or dataDir/databaseUrl in the GALE_CONFIG file); nothing was done',
+    );
+  }
+  const overrides: ConfigOverrides = {};
+  if (flags.dataDir) overrides.dataDir = flags.dataDir;
+  if (flags.databaseUrl) overrides.databaseUrl = flags.databaseUrl;
+  if (flags.databaseSchema) overrides.databaseSchema = flags.databaseSchema;
+  const config = loadConfig({ flags: overrides });
+  try {
+    return await openLocalBackend(config);
+  } catch (error) {
+    if (!(error instanceof NoStoreError)) throw error;
+    throw new Refusal(
+      `${error.target} does not exist; gale admin works on an existing store (a server's) and does not make a new, empty one. ` +
+        'Check --data-dir or --database-url; nothing was done',
+    );
+  }
+}
+
+/** Runs one command on the backend the flags name, saying which on stderr; a refusal exits 2. */
+async function withBackend(command: Command, run: (backend: AccountsBackend) => Promise<void>): Promise<void> {
+  let backend: AccountsBackend;
+  try {
+    backend = await openBackend(command.optsWithGlobals<StoreFlags>());
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    process.stderr.write(`gale admin: ${error.message}\n`);
+    process.exitCode = EXIT_REFUSED;
+    return;
+  }
+  process.stderr.write(`gale admin: using ${backend.target}\n`);
+  try {
+    await run(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
 
-const userView = (user: User) => ({ userId: user.id, email: user.email, tier: user.tier, roles: user.roles, customerId: user.customerId });
-const ofCustomer = (user: User) => (user.customerId === '' ? '' : `, customer ${user.customerId}`);
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** The CLI has printed a user's id as userId since its first version: scripts read it so. */
+const cliUser = (user: AccountUserView) => ({ userId: user.id, email: user.email, tier: user.tier, roles: user.roles, customerId: user.customerId, createdAt: user.createdAt });
+const ofCustomer = (user: AccountUserView) => (user.customerId === '' ? '' : `, customer ${user.customerId}`);
+const within = (backend: AccountsBackend) => (backend.propagationMs === undefined ? '' : ` within ${backend.propagationMs / 1000} s`);
+function stateOf(credential: ApiKeyView | TokenView): string {
+  if (credential.revokedAt) return `revoked ${credential.revokedAt}`;
+  return 'expiresAt' in credential && Date.parse(credential.expiresAt) <= Date.now() ? 'expired' : 'active';
+}
+
+/** --id or the value itself, exactly one. */
+function credentialRef(id: string | undefined, value: string | undefined, valueFlag: string): CredentialRef {
+  if ((id === undefined) === (value === undefined)) throw new Error(`name the credential with --id <id> or ${valueFlag}, one of them`);
+  return id !== undefined ? { id } : { value: value! };
+}
 
 export function registerAdminCommands(program: Command): void {
-  const admin = program.command('admin').description('manage users and credentials (works with or without a running server)');
+  const admin = program
+    .command('admin')
+    .description('manage users and credentials on a server\'s store (works with or without a running server)')
+    .option('--data-dir <dir>', 'the data directory of the SQLite store (GALE_DATA_DIR); it must exist')
+    .option('--database-url <url>', 'the PostgreSQL store, postgres://… (GALE_DATABASE_URL); it must exist')
+    .option('--database-schema <name>', 'the PostgreSQL schema Gale keeps its tables in (GALE_DATABASE_SCHEMA)');
 
   const users = admin.command('users').description('users and their tiers');
   users
     .command('create')
-    .requiredOption('--email <email>', 'the user\'s email')
-    .option('--tier <tier>', 'subscription tier', 'free')
+    .requiredOption('--email <email>', "the user's email")
+    .option('--tier <tier>', "subscription tier (default: the configured defaultTier, 'free' unless changed)")
     .option('--admin', 'grant the compute_admin role', false)
     .option('--customer <id>', 'the customer (organisation) the user belongs to; instances carry it as customerId', '')
     .option('--json', 'print JSON', false)
-    .action(async (o: { email: string; tier: string; admin: boolean; customer: string; json: boolean }) =>
-      withStore(async (store, config) => {
-        const user = await createUser(store, systemClock, config.tiers, { email: o.email, tier: o.tier, admin: o.admin, customerId: o.customer });
-        print(o.json, userView(user), `created user ${user.id} (${user.email}, tier ${user.tier}${o.admin ? ', compute_admin' : ''}${ofCustomer(user)})`);
+    .action(async (o: { email: string; tier?: string; admin: boolean; customer: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const user = await backend.createUser({ email: o.email, tier: o.tier, admin: o.admin, customerId: o.customer });
+        print(o.json, cliUser(user), `created user ${user.id} (${user.email}, tier ${user.tier}${o.admin ? ', compute_admin' : ''}${ofCustomer(user)})`);
+      }),
+    );
+  users
+    .command('list')
+    .description('every user, newest first')
+    .option('--tier <tier>', 'only users on this tier')
+    .option('--customer <id>', 'only users of this customer')
+    .option('--email <email>', 'only the user with this email')
+    .option('--json', 'print a JSON array', false)
+    .action(async (o: { tier?: string; customer?: string; email?: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const found = await collect(backend.listUsers({ tier: o.tier, customerId: o.customer, email: o.email }));
+        const lines = found.map((u) => `${u.id}  ${u.email}  ${u.tier}${u.roles.length > 0 ? `  ${u.roles.join(',')}` : ''}${ofCustomer(u)}  created ${u.createdAt}`);
+        print(o.json, found.map(cliUser), lines.length > 0 ? lines.join('\n') : 'no users');
       }),
     );
   users
@@ -50,10 +146,10 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--user <id>', 'user id')
     .requiredOption('--customer <id>', "the customer id, or '' for none")
     .option('--json', 'print JSON', false)
-    .action(async (o: { user: string; customer: string; json: boolean }) =>
-      withStore(async (store) => {
-        const user = await setUserCustomer(store, o.user, o.customer);
-        print(o.json, userView(user), user.customerId === '' ? `user ${user.id} belongs to no customer` : `user ${user.id} belongs to customer ${user.customerId}`);
+    .action(async (o: { user: string; customer: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const user = await backend.setUserCustomer(o.user, o.customer);
+        print(o.json, cliUser(user), user.customerId === '' ? `user ${user.id} belongs to no customer` : `user ${user.id} belongs to customer ${user.customerId}`);
       }),
     );
   users
@@ -61,10 +157,10 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--user <id>', 'user id')
     .requiredOption('--tier <tier>', 'new tier')
     .option('--json', 'print JSON', false)
-    .action(async (o: { user: string; tier: string; json: boolean }) =>
-      withStore(async (store, config) => {
-        const user = await setUserTier(store, config.tiers, o.user, o.tier);
-        print(o.json, userView(user), `user ${user.id} is now on tier ${user.tier} (takes effect within ${config.credentialCacheMs / 1000} s)`);
+    .action(async (o: { user: string; tier: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const user = await backend.setUserTier(o.user, o.tier);
+        print(o.json, cliUser(user), `user ${user.id} is now on tier ${user.tier} (takes effect${within(backend)})`);
       }),
     );
 
@@ -73,22 +169,36 @@ export function registerAdminCommands(program: Command): void {
     .command('create')
     .requiredOption('--user <id>', 'user id')
     .option('--json', 'print JSON', false)
-    .action(async (o: { user: string; json: boolean }) =>
-      withStore(async (store) => {
-        const pair = await createApiKey(store, systemClock, o.user);
-        print(o.json, pair, `api-key:    ${pair.apiKey}\napi-secret: ${pair.apiSecret}\n(the secret is shown only now)`);
+    .action(async (o: { user: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const pair = await backend.createApiKey(o.user);
+        print(o.json, pair, `api-key:    ${pair.apiKey}\napi-secret: ${pair.apiSecret}\nkey id:     ${pair.id}\n(the secret is shown only now)`);
+      }),
+    );
+  keys
+    .command('list')
+    .description("a user's key pairs, newest first: ids, prefixes and dates, never secrets")
+    .requiredOption('--user <id>', 'user id')
+    .option('--json', 'print a JSON array', false)
+    .action(async (o: { user: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const found = await collect(backend.listApiKeys(o.user));
+        const lines = found.map((k) => `${k.id}  ${k.prefix ? `${k.prefix}…` : '(no prefix)'}  created ${k.createdAt}  ${stateOf(k)}`);
+        print(o.json, found, lines.length > 0 ? lines.join('\n') : `user ${o.user} has no key pairs`);
       }),
     );
   keys
     .command('revoke')
-    .requiredOption('--key <apiKey>', 'the api-key to revoke')
+    .option('--id <keyId>', 'the id of the key pair (keys list shows it)')
+    .option('--key <apiKey>', 'the api-key itself')
     .option('--json', 'print JSON', false)
-    .action(async (o: { key: string; json: boolean }) =>
-      withStore(async (store, config) => {
-        await revokeApiKey(store, systemClock, o.key);
-        print(o.json, { revoked: true }, `revoked; every server refuses it within ${config.credentialCacheMs / 1000} s`);
-      }),
-    );
+    .action(async (o: { id?: string; key?: string; json: boolean }, command: Command) => {
+      const ref = credentialRef(o.id, o.key, '--key <apiKey>');
+      await withBackend(command, async (backend) => {
+        await backend.revokeApiKey(ref);
+        print(o.json, { revoked: true }, `revoked; every server refuses it${within(backend)}`);
+      });
+    });
 
   const tokens = admin.command('tokens').description('bearer session tokens');
   tokens
@@ -96,21 +206,34 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--user <id>', 'user id')
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 24h, 7d', '24h')
     .option('--json', 'print JSON', false)
-    .action(async (o: { user: string; ttl: string; json: boolean }) =>
-      withStore(async (store) => {
-        const { token, expiresAt } = await createToken(store, systemClock, o.user, parseDuration(o.ttl));
-        const view = { token, expiresAt: formatTimestamp(expiresAt) };
-        print(o.json, view, `token: ${token}\nexpires: ${view.expiresAt}`);
+    .action(async (o: { user: string; ttl: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const made = await backend.createToken(o.user, o.ttl);
+        print(o.json, made, `token:    ${made.token}\nexpires:  ${made.expiresAt}\ntoken id: ${made.id}\n(the token is shown only now)`);
+      }),
+    );
+  tokens
+    .command('list')
+    .description("a user's session tokens, newest first: ids, prefixes and expiry, never the tokens")
+    .requiredOption('--user <id>', 'user id')
+    .option('--json', 'print a JSON array', false)
+    .action(async (o: { user: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const found = await collect(backend.listTokens(o.user));
+        const lines = found.map((t) => `${t.id}  ${t.prefix ? `${t.prefix}…` : '(no prefix)'}  expires ${t.expiresAt}  ${stateOf(t)}`);
+        print(o.json, found, lines.length > 0 ? lines.join('\n') : `user ${o.user} has no tokens`);
       }),
     );
   tokens
     .command('revoke')
-    .requiredOption('--token <token>', 'the token to revoke')
+    .option('--id <tokenId>', 'the id of the token (tokens list shows it)')
+    .option('--token <token>', 'the token itself')
     .option('--json', 'print JSON', false)
-    .action(async (o: { token: string; json: boolean }) =>
-      withStore(async (store, config) => {
-        await revokeToken(store, systemClock, o.token);
-        print(o.json, { revoked: true }, `revoked; every server refuses it within ${config.credentialCacheMs / 1000} s`);
-      }),
-    );
+    .action(async (o: { id?: string; token?: string; json: boolean }, command: Command) => {
+      const ref = credentialRef(o.id, o.token, '--token <token>');
+      await withBackend(command, async (backend) => {
+        await backend.revokeToken(ref);
+        print(o.json, { revoked: true }, `revoked; every server refuses it${within(backend)}`);
+      });
+    });
 }

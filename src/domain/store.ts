@@ -37,20 +37,83 @@ export interface TokenMatch {
   revokedAt: number | null;
 }
 
+/** A key pair as it may be shown: never the key, the secret or their hashes. */
+export interface ApiKeyInfo {
+  id: string;
+  userId: string;
+  /** The key's first characters ('' for keys made before they were kept). */
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** A session token as it may be shown: never the token or its hash. */
+export interface TokenInfo extends ApiKeyInfo {
+  expiresAt: number;
+}
+
+/** Where a newest-first page of users or credentials ends: its last row. */
+export interface CreatedCursor {
+  createdAt: number;
+  id: string;
+}
+
+export interface UserFilter {
+  tier?: string;
+  customerId?: string;
+  email?: string;
+}
+
+export interface NewApiKey {
+  id: string;
+  userId: string;
+  keyHash: string;
+  secretHash: string;
+  /** The key's first characters, for lists; '' when not given. */
+  prefix?: string;
+  createdAt: number;
+}
+
+export interface NewToken {
+  id: string;
+  userId: string;
+  tokenHash: string;
+  prefix?: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/**
+ * Users and their credentials. Changes given an IdempotentWrite record its key and answer in their own transaction, as
+ * the InstanceStore's do; a credential's answer must be built from what is stored (ApiKeyInfo, TokenInfo), never
+ * from the secret, which the store never sees.
+ */
 export interface UserStore {
   /** Raises conflict when the email is taken. */
-  createUser(user: User): Promise<User>;
+  createUser(user: User, idempotency?: IdempotentWrite<User>): Promise<User>;
   getUser(id: string): Promise<User | undefined>;
+  /** Users matching the filter, newest first, after the cursor (the last of the previous page). */
+  listUsers(filter: UserFilter, after: CreatedCursor | undefined, limit: number): Promise<User[]>;
   /** Raises not_found for an unknown user. */
-  setUserTier(id: string, tier: string): Promise<User>;
+  setUserTier(id: string, tier: string, idempotency?: IdempotentWrite<User>): Promise<User>;
   /** Moves the user, and their live instances with them, to a customer ('' for none). Raises not_found. */
-  setUserCustomer(id: string, customerId: string): Promise<User>;
+  setUserCustomer(id: string, customerId: string, idempotency?: IdempotentWrite<User>): Promise<User>;
   countUsers(): Promise<number>;
-  createApiKey(key: { id: string; userId: string; keyHash: string; secretHash: string; createdAt: number }): Promise<void>;
+  /** Raises not_found for an unknown user. */
+  createApiKey(key: NewApiKey, idempotency?: IdempotentWrite<ApiKeyInfo>): Promise<ApiKeyInfo>;
+  /** A user's key pairs, revoked ones included, newest first, after the cursor. */
+  listApiKeys(userId: string, after: CreatedCursor | undefined, limit: number): Promise<ApiKeyInfo[]>;
   /** False when no such key exists. */
   revokeApiKey(keyHash: string, at: number): Promise<boolean>;
-  createToken(token: { id: string; userId: string; tokenHash: string; expiresAt: number; createdAt: number }): Promise<void>;
+  /** Revokes by id (the first revocation time is kept); raises not_found for an unknown id. */
+  revokeApiKeyById(id: string, at: number, idempotency?: IdempotentWrite<ApiKeyInfo>): Promise<ApiKeyInfo>;
+  /** Raises not_found for an unknown user. */
+  createToken(token: NewToken, idempotency?: IdempotentWrite<TokenInfo>): Promise<TokenInfo>;
+  /** A user's tokens, expired and revoked ones included, newest first, after the cursor. */
+  listTokens(userId: string, after: CreatedCursor | undefined, limit: number): Promise<TokenInfo[]>;
   revokeToken(tokenHash: string, at: number): Promise<boolean>;
+  /** Revokes by id (the first revocation time is kept); raises not_found for an unknown id. */
+  revokeTokenById(id: string, at: number, idempotency?: IdempotentWrite<TokenInfo>): Promise<TokenInfo>;
   findApiKey(keyHash: string): Promise<ApiKeyMatch | undefined>;
   findToken(tokenHash: string): Promise<TokenMatch | undefined>;
 }
@@ -319,7 +382,22 @@ export interface SimulatorStore {
   listMachines(range?: IdRange): Promise<SimulatedMachine[]>;
 }
 
-export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, SimulatorStore, EventStore {
+/**
+ * Addresses handed to machines on a network Gale manages itself (the qemu provider's bridge): unique per network across
+ * every replica on the database, so that two never give out one address.
+ */
+export interface AddressStore {
+  /**
+   * The instance's address on network: the one it holds already, else the first of candidates nobody holds. Concurrent
+   * calls, from any replica, never hand out one address twice. An instance holds one address at most: asked on another
+   * network, it gives up the old one. Raises conflict when every candidate is taken.
+   */
+  allocateAddress(network: string, instanceId: string, candidates: Iterable<string>): Promise<string>;
+  /** Frees the instance's address; nothing when it holds none. */
+  releaseAddress(instanceId: string): Promise<void>;
+}
+
+export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, SimulatorStore, EventStore, AddressStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * The clock every user of this store should read, when it has one of its own: PostgreSQL's server clock (corrected

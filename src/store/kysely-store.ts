@@ -9,6 +9,7 @@ import { instanceStore } from './instances.js';
 import { listOperations, pruneOperations } from './operations.js';
 import { simulatorStore } from './simulated-machines.js';
 import { userStore } from './users.js';
+import { addressStore } from './vm-addresses.js';
 import { workClaims } from './work-claims.js';
 import { workResults } from './work-results.js';
 
@@ -32,6 +33,7 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     ...workResults(db),
     ...simulatorStore(db),
     ...eventStore(db),
+    ...addressStore(db),
     listOperations: (instanceId: string) => listOperations(db, instanceId),
     pruneOperations: (finishedBefore: number, limit: number) => pruneOperations(db, finishedBefore, limit),
 

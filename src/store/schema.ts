@@ -25,6 +25,8 @@ export interface ApiKeysTable {
   secret_hash: string;
   created_at: number;
   revoked_at: number | null;
+  /** The key's first characters, for recognising it in a list (migration 007); '' for older rows. */
+  key_prefix: Generated<string>;
 }
 
 export interface TokensTable {
@@ -34,6 +36,8 @@ export interface TokensTable {
   expires_at: number;
   created_at: number;
   revoked_at: number | null;
+  /** The token's first characters, for recognising it in a list (migration 007); '' for older rows. */
+  token_prefix: Generated<string>;
 }
 
 export interface InstancesTable {
@@ -106,6 +110,15 @@ export interface EventsTable {
   data: string;
 }
 
+/** Addresses on networks Gale manages (migration 008): one row per address handed out. */
+export interface VmAddressesTable {
+  /** The subnet, e.g. 10.213.0.0/24. */
+  network: string;
+  address: string;
+  instance_id: string;
+  allocated_at: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -119,5 +132,6 @@ export interface Database {
   operations: OperationsTable;
   simulated_machines: SimulatedMachinesTable;
   events: EventsTable;
+  vm_addresses: VmAddressesTable;
   meta: MetaTable;
 }

@@ -12,6 +12,36 @@ export interface Identities {
   token: string;
   /** Ids of real instances: the fuzz user's and a victim's. */
   instanceIds: string[];
+  /** Ids of real users, key pairs and tokens, for the account routes; well-formed ids of none when not given. */
+  userIds?: string[];
+  keyIds?: string[];
+  tokenIds?: string[];
+}
+
+/** Well-formed ids that name nothing: the account routes answer 404 for them after every check before it. */
+const NO_SUCH = ['00000000-0000-4000-8000-000000000000', 'ffffffff-ffff-4fff-bfff-ffffffffffff'];
+
+/** A path segment standing where an account's id goes: real ones when known, well-formed missing ones, and hostile text. */
+function accountIdArb(known: string[] | undefined): fc.Arbitrary<string> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...(known && known.length > 0 ? known : NO_SUCH)) },
+    { weight: 2, arbitrary: fc.uuid() },
+    { weight: 2, arbitrary: fc.constantFrom(...SQL, ...SHELL, ...TRAVERSAL).map((s) => encodeURIComponent(s)) },
+    { weight: 1, arbitrary: fc.constantFrom('%00', 'a%00b', '%2e%2e', 'u'.repeat(90)) },
+  );
+}
+
+/** The account routes (compute_admin only): [method, path]. */
+function accountRouteArb(ids: Identities): fc.Arbitrary<[string, string]> {
+  const user = accountIdArb(ids.userIds);
+  return fc.oneof(
+    fc.tuple(fc.constantFrom('GET', 'POST'), fc.constant(`${V1}/admin/users`)),
+    fc.tuple(fc.constant('GET'), user.map((u) => `${V1}/admin/users/${u}`)),
+    fc.tuple(fc.constant('POST'), fc.tuple(user, fc.constantFrom('setTier', 'setCustomer', 'keys', 'tokens')).map(([u, what]) => `${V1}/admin/users/${u}/${what}`)),
+    fc.tuple(fc.constant('GET'), fc.tuple(user, fc.constantFrom('keys', 'tokens')).map(([u, what]) => `${V1}/admin/users/${u}/${what}`)),
+    fc.tuple(fc.constant('DELETE'), accountIdArb(ids.keyIds).map((k) => `${V1}/admin/keys/${k}`)),
+    fc.tuple(fc.constant('DELETE'), accountIdArb(ids.tokenIds).map((t) => `${V1}/admin/tokens/${t}`)),
+  );
 }
 
 export interface FuzzRequest {
@@ -55,6 +85,9 @@ function pathArb(ids: Identities): fc.Arbitrary<string> {
     fc.tuple(id, op).map(([i, o]) => `${V1}/instances/${i}/${o}`),
     fc.constant(`${V1}/admin/instances`),
     id.map((i) => `${V1}/admin/instances/${i}`),
+    accountRouteArb(ids).map(([, path]) => path),
+    fc.tuple(idArb(ids), fc.constantFrom('keys', 'tokens', 'setTier', 'setCustomer', '')).map(([u, what]) => `${V1}/admin/users/${u}/${what}`),
+    fc.tuple(fc.constantFrom('keys', 'tokens'), idArb(ids)).map(([what, k]) => `${V1}/admin/${what}/${k}`),
     fc.tuple(id, op).map(([i, o]) => `${V1}/admin/instances/${i}/${o}`),
     fc.constant(`${V1}/templates`),
     fc.oneof(fc.constantFrom('debian-12-micro', 'ubuntu-22-standard'), id).map((t) => `${V1}/templates/${t}/zones`),
@@ -71,7 +104,7 @@ function queryArb(): fc.Arbitrary<string> {
     fc.uuid(),
     fc.string({ unit: 'binary', maxLength: 30 }).map((s) => encodeURIComponent(s)),
   );
-  const name = fc.constantFrom('page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID', 'requestId', 'start', 'port', '__proto__', 'constructor', 'a[b]', 'requestId[]');
+  const name = fc.constantFrom('page', 'pageSize', 'limit', 'userID', 'status', 'zone', 'templateID', 'requestId', 'start', 'port', 'tier', 'customerID', 'email', 'pageToken', '__proto__', 'constructor', 'a[b]', 'requestId[]');
   return fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`);
 }
 
@@ -117,9 +150,13 @@ function bodyArb(): fc.Arbitrary<Buffer | undefined> {
   const createLike = fc
     .record({ template_id: scalar, templateID: scalar, templateId: scalar, zone: scalar, extra: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] })
     .map((o) => JSON.stringify(o));
+  const accountLike = fc
+    .record({ email: fc.oneof(fc.emailAddress(), scalar), tier: scalar, admin: scalar, customerId: scalar, ttl: fc.oneof(fc.constantFrom('1h', '0', '3651d', '90s'), scalar) }, { requiredKeys: [] })
+    .map((o) => JSON.stringify(o));
   return fc.oneof(
     { weight: 3, arbitrary: fc.constant(undefined) },
     { weight: 6, arbitrary: text(createLike) },
+    { weight: 2, arbitrary: text(accountLike) },
     { weight: 2, arbitrary: text(fc.json({ maxDepth: 4 })) },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 500, max: 30_000 }), fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>).map(([d, k]) => Buffer.from(deep(d, k))) },
     { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 300_000 }).map((n) => Buffer.from(JSON.stringify({ template_id: 'x'.repeat(n) }))) },
@@ -212,12 +249,17 @@ function plausibleArb(ids: Identities): fc.Arbitrary<FuzzRequest> {
     fc.tuple(fc.constantFrom('GET', 'DELETE'), id.map((i) => `${V1}/admin/instances/${i}`)),
     fc.tuple(fc.constant('POST'), fc.tuple(id, fc.constantFrom('start', 'stop', 'restart', 'reset')).map(([i, o]) => `${V1}/admin/instances/${i}/${o}`)),
     fc.tuple(fc.constant('GET'), fc.constantFrom(`${V1}/templates`, `${V1}/templates/debian-12-micro/zones`, `${V1}/quotas`, `${V1}/openapi.json`)),
+    accountRouteArb(ids),
   );
   const key = fc.option(fc.oneof(fc.uuid(), fc.constantFrom('k1', 'k2', 'k3'), printable(70)), { freq: 2 });
   const body = fc.option(
     fc.oneof(
       fc.record({ template_id: fc.constantFrom('debian-12-micro', 'ubuntu-22-standard', 'busybox-micro', 'nope') }),
       fc.record({ template_id: fc.constantFrom('debian-12-micro'), zone: fc.constantFrom('europe-west1-b', 'us-central1-a', 'mars-1a', '') }),
+      fc.record({ email: fc.emailAddress(), tier: fc.constantFrom('free', 'pro', 'fuzz', 'gold'), admin: fc.boolean(), customerId: fc.constantFrom('', 'acme', 'a b') }, { requiredKeys: ['email'] }),
+      fc.record({ tier: fc.constantFrom('free', 'pro', 'fuzz', 'gold', '') }),
+      fc.record({ customerId: fc.constantFrom('', 'acme', 'no spaces', 'x'.repeat(65)) }),
+      fc.record({ ttl: fc.constantFrom('1h', '30m', '7d', '0', 'soon', '3651d', '') }),
       fc.jsonValue({ maxDepth: 4 }),
     ),
     { freq: 3 },

@@ -103,10 +103,21 @@ describe('the OpenAPI document', () => {
       `GET ${V1}/quotas`,
       `GET ${V1}/instances/{id}/serialPortOutput`,
       `GET ${V1}/admin/instances/{id}/serialPortOutput`,
+      `POST ${V1}/admin/users`,
+      `GET ${V1}/admin/users`,
+      `GET ${V1}/admin/users/{userId}`,
+      `POST ${V1}/admin/users/{userId}/setTier`,
+      `POST ${V1}/admin/users/{userId}/setCustomer`,
+      `POST ${V1}/admin/users/{userId}/keys`,
+      `GET ${V1}/admin/users/{userId}/keys`,
+      `DELETE ${V1}/admin/keys/{keyId}`,
+      `POST ${V1}/admin/users/{userId}/tokens`,
+      `GET ${V1}/admin/users/{userId}/tokens`,
+      `DELETE ${V1}/admin/tokens/{tokenId}`,
     ]) {
       assert.ok(routes.includes(route), `${route} is missing`);
     }
-    assert.equal(routes.length, 34);
+    assert.equal(routes.length, 45);
     assert.ok(doc.servers && doc.servers.length > 0, 'servers');
   });
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { createApiKey, createToken } from '../../src/admin/accounts.js';
 import { API_BASE } from '../../src/api/app.js';
 import { defaultConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/domain/clock.js';
 import { startTestGale } from '../helpers/gale.js';
 import { call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 
@@ -16,8 +18,9 @@ import { call, eventually, type Answer, type Credentials } from '../helpers/http
  *   exist (status, error code, type, message and x-error modulo the id, the body's shape); no existence oracle;
  * - nothing B does changes A's instances (record, operations, A's own view of them), and no answer B gets mentions A's
  *   user id or A's instance ids (other than an id B sent itself);
- * - admin routes refuse B (403 forbidden, as access-control.ts decides) with the same answer whatever B names, while an
- *   admin gets the documented success on them (so that the refusals above are not simply a broken route);
+ * - admin routes refuse B (403 forbidden, as access-control.ts decides) with the same answer whatever B names (A's
+ *   instance, A's user id, A's key pair or token, or ones that do not exist), and change nothing of A's account either,
+ *   while an admin gets the documented success on them (so that the refusals above are not simply a broken route);
  * - idempotency keys are B's own: B repeating the exact requests A made with a key (header and requestId) replays
  *   nothing of A's.
  *
@@ -59,8 +62,12 @@ interface Route {
   instanceParam: string | undefined;
   /** What the named thing is: an instance, or an operation (whose owner is its instance's). */
   names: 'instance' | 'operation' | undefined;
+  /** The route names a user, or a key pair or token of one, in its path (the account routes, admins only). */
+  accountParam: Account | undefined;
   pathParams: string[];
-  body: unknown;
+  /** A body the route takes, fresh for each request (a new user needs an unused email); undefined when it takes none. */
+  body: () => unknown;
+  hasBody: boolean;
   /** The documented success status. */
   success: number;
   idempotencyHeader: boolean;
@@ -75,8 +82,18 @@ interface Variant {
   query: string;
 }
 
+type Account = 'user' | 'key' | 'token';
 /** What a path parameter is filled with; a parameter not listed here is a route this file cannot test yet. */
-const PATH_PARAMETERS: Record<string, 'instance' | 'template'> = { id: 'instance', templateID: 'template' };
+const PATH_PARAMETERS: Record<string, 'instance' | 'template' | Account> = { id: 'instance', templateID: 'template', userId: 'user', keyId: 'key', tokenId: 'token' };
+const isAccount = (kind: string | undefined): kind is Account => kind === 'user' || kind === 'key' || kind === 'token';
+/** A body for each request-body shape, known by a property only it has (checked in this order). */
+const BODIES: Array<[string, () => unknown]> = [
+  ['template_id', () => ({ template_id: TEMPLATE })],
+  ['email', () => ({ email: `isolation-${randomUUID().slice(0, 8)}@example.com` })],
+  ['tier', () => ({ tier: 'roomy' })],
+  ['customerId', () => ({ customerId: '' })],
+  ['ttl', () => ({ ttl: '1h' })],
+];
 /** An id under /operations names an operation, which belongs to the owner of its instance. */
 const namedBy = (path: string): 'instance' | 'operation' => (path.startsWith('/operations/') ? 'operation' : 'instance');
 /** Query parameters B fills with A's identity, to see that they reveal nothing. */
@@ -116,14 +133,17 @@ function routesOf(doc: Document): { routes: Route[]; problems: string[]; publicR
         if (p.in === 'query' && !KNOWN_QUERY_PARAMETERS.has(p.name) && p.required) problems.push(`${where}: required query parameter ${p.name} has no case-builder`);
         if (p.in === 'header' && !KNOWN_HEADER_PARAMETERS.has(p.name.toLowerCase()) && p.required) problems.push(`${where}: required header ${p.name} has no case-builder`);
       }
-      let body: unknown;
+      let body: () => unknown = () => undefined;
       if (op.requestBody) {
         const schema = op.requestBody.content?.['application/json']?.schema as { $ref?: string; properties?: Record<string, unknown> } | undefined;
         const resolved = schema?.$ref ? doc.components?.schemas?.[schema.$ref.replace('#/components/schemas/', '')] : schema;
         const properties = resolved?.properties ?? {};
-        if ('template_id' in properties) body = { template_id: TEMPLATE };
+        const builder = BODIES.find(([property]) => property in properties);
+        if (builder) body = builder[1];
         else problems.push(`${where}: no case-builder for its request body (${Object.keys(properties).join(', ') || 'no properties'})`);
       }
+      const accountParams = pathParams.map((p) => PATH_PARAMETERS[p]).filter(isAccount);
+      if (accountParams.length + instanceParams.length > 1) problems.push(`${where}: more than one user, credential or instance in the path`);
       const successes = Object.keys(op.responses ?? {}).map(Number).filter((s) => s >= 200 && s < 300);
       if (successes.length !== 1) problems.push(`${where}: expected exactly one documented success status, found ${successes.join(', ') || 'none'}`);
       const security = JSON.stringify((op as { security?: unknown }).security ?? []);
@@ -135,8 +155,10 @@ function routesOf(doc: Document): { routes: Route[]; problems: string[]; publicR
         admin: (op.tags ?? []).includes('admin') || /^\/admin(\/|$)/.test(path),
         instanceParam: instanceParams[0],
         names: instanceParams.length > 0 ? namedBy(path) : undefined,
+        accountParam: accountParams[0],
         pathParams,
         body,
+        hasBody: op.requestBody !== undefined,
         success: successes[0] ?? 200,
         idempotencyHeader: (op.parameters ?? []).some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
         idempotencyQuery: (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'requestId'),
@@ -203,7 +225,25 @@ describe('tenant isolation on every documented route', () => {
     seen.push({ list: [listed.status, listed.status === 200 ? listed.body.map((i) => i.id).sort() : listed.text] });
     const quotas = await api<{ quotas: unknown }>('GET', '/quotas', alice.bearer);
     seen.push({ quotas: quotas.body.quotas });
+    // Her account too: tier, customer, roles, and every credential with its revocation.
+    const { store } = gale.server;
+    const credentials = [...(await store.listApiKeys(alice.userId, undefined, 100)), ...(await store.listTokens(alice.userId, undefined, 100))];
+    seen.push({ account: await store.getUser(alice.userId), credentials: credentials.map((c) => `${c.id}:${c.revokedAt}`) });
     return JSON.stringify(seen);
+  }
+
+  /** Alice's own user id, or the id of her (first) key pair or token: what B names on the account routes. */
+  async function aliceAccountId(kind: Account): Promise<string> {
+    if (kind === 'user') return alice.userId;
+    const [first] = kind === 'key' ? await gale.server.store.listApiKeys(alice.userId, undefined, 1) : await gale.server.store.listTokens(alice.userId, undefined, 1);
+    return first!.id;
+  }
+
+  /** What an admin changes through an account route: carol, or a fresh credential of hers, so that alice's stay as they were. */
+  async function carolAccountId(kind: Account): Promise<string> {
+    if (kind === 'user') return carol.userId;
+    const { store } = gale.server;
+    return kind === 'key' ? (await createApiKey(store, systemClock, carol.userId)).id : (await createToken(store, systemClock, carol.userId, 3_600_000)).id;
   }
 
   /** Nothing of alice's in an answer to B: not her user id, not an instance id of hers B did not send itself. */
@@ -266,7 +306,7 @@ describe('tenant isolation on every documented route', () => {
   }
 
   function pathFor(route: Route, instanceId: string | undefined): string {
-    return route.path.replace(/\{([^}]+)\}/g, (_, name: string) => (PATH_PARAMETERS[name] === 'instance' ? instanceId! : TEMPLATE));
+    return route.path.replace(/\{([^}]+)\}/g, (_, name: string) => (PATH_PARAMETERS[name] === 'template' ? TEMPLATE : instanceId!));
   }
 
   const withQuery = (path: string, ...parts: string[]) => {
@@ -341,15 +381,16 @@ describe('tenant isolation on every documented route', () => {
         for (const [kind, headers] of credentialsOf(bob)) {
           for (const variant of variantsOf(route)) {
             const answers: Array<{ what: string; answer: Answer; id: string }> = [];
-            for (const target of route.instanceParam ? aliceIds : [undefined]) {
-              const missing = target ? await missingId(target) : undefined;
+            const targets = route.instanceParam ? aliceIds : route.accountParam ? [await aliceAccountId(route.accountParam)] : [undefined];
+            for (const target of targets) {
+              const missing = target === undefined ? undefined : route.instanceParam ? await missingId(target) : randomUUID();
               for (const [label, id, userId] of [
                 ["alice's", target, alice.userId],
                 ['a missing', missing, randomUUID()],
               ] as const) {
                 const path = withQuery(pathFor(route, id), variant.query, userQueryOf(route, userId));
-                const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers: { ...headers, ...variant.headers }, body: route.body });
-                const what = `B (${kind}, ${variant.name}) ${route.method} ${path} naming ${label} ${id ? 'instance' : 'user'}`;
+                const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers: { ...headers, ...variant.headers }, body: route.body() });
+                const what = `B (${kind}, ${variant.name}) ${route.method} ${path} naming ${label} ${id ? (route.accountParam ?? 'instance') : 'user'}`;
                 assert.equal(answer.status, 403, `${what}: ${answer.text}`);
                 assert.equal((answer.body as { error: { code: string } }).error.code, 'forbidden', what);
                 assertNothingOfAlice(answer, id, what);
@@ -372,9 +413,11 @@ describe('tenant isolation on every documented route', () => {
             assert.equal(victim.status, 201, victim.text);
             await waitFor(carol, victim.body.id, 'RUNNING');
             target = victim.body.id;
+          } else if (route.accountParam) {
+            target = route.method === 'GET' ? await aliceAccountId(route.accountParam) : await carolAccountId(route.accountParam);
           }
           const path = withQuery(pathFor(route, target), userQueryOf(route, alice.userId));
-          const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers, body: route.body });
+          const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers, body: route.body() });
           assert.equal(answer.status, route.success, `admin (${kind}) ${route.method} ${path}: ${answer.text}`);
           if (route.instanceParam && route.method === 'GET') {
             // The instance itself, or something read from it (its console) that names it.
@@ -382,8 +425,11 @@ describe('tenant isolation on every documented route', () => {
             if (owner !== undefined) assert.equal(owner, alice.userId);
             else assert.ok(answer.text.includes(aliceIds[0]!), `admin (${kind}) ${path} answers about alice's instance: ${answer.text}`);
           }
-          if (!route.instanceParam && route.method === 'GET') {
-            assert.ok(aliceIds.every((id) => answer.text.includes(id)), `admin (${kind}) sees alice's instances in ${path}: ${answer.text}`);
+          if (route.accountParam && route.method === 'GET') {
+            assert.ok(answer.text.includes(alice.userId), `admin (${kind}) ${path} answers about alice's account: ${answer.text}`);
+          } else if (!route.instanceParam && route.method === 'GET') {
+            const seesAlice = route.path.startsWith('/admin/users') ? [alice.userId] : aliceIds;
+            assert.ok(seesAlice.every((id) => answer.text.includes(id)), `admin (${kind}) sees alice's ${route.path.startsWith('/admin/users') ? 'account' : 'instances'} in ${path}: ${answer.text}`);
           }
         }
         if (route.method === 'GET') assert.equal(await aliceState(), before, `an admin read through ${name} changed alice's instances`);
@@ -398,7 +444,7 @@ describe('tenant isolation on every documented route', () => {
             for (const target of targets) {
               const missing = await missingId(target, route.names);
               const send = (id: string) =>
-                call(gale.url, route.method, `${API_BASE}${withQuery(pathFor(route, id), variant.query)}`, { headers: { ...headers, ...variant.headers }, body: route.body });
+                call(gale.url, route.method, `${API_BASE}${withQuery(pathFor(route, id), variant.query)}`, { headers: { ...headers, ...variant.headers }, body: route.body() });
               const foreign = await send(target);
               const absent = await send(missing);
               const what = `B (${kind}, ${variant.name}) ${route.method} ${pathFor(route, target)}`;
@@ -411,7 +457,7 @@ describe('tenant isolation on every documented route', () => {
           }
         }
         // Sanity: the same request by alice reaches her instance (a different answer from the 404 above).
-        const own = await call(gale.url, route.method, `${API_BASE}${pathFor(route, targets[0])}`, { headers: alice.bearer, body: route.body });
+        const own = await call(gale.url, route.method, `${API_BASE}${pathFor(route, targets[0])}`, { headers: alice.bearer, body: route.body() });
         assert.notEqual(own.status, 404, `alice's own ${route.method} ${pathFor(route, targets[0])} answered 404: ${own.text}`);
         assert.ok(own.status < 500, own.text);
         if (route.method !== 'GET') {
@@ -436,7 +482,7 @@ describe('tenant isolation on every documented route', () => {
         for (const [kind, headers] of credentialsOf(bob)) {
           for (const variant of variantsOf(route)) {
             const path = withQuery(pathFor(route, undefined), variant.query, userQueryOf(route, alice.userId));
-            const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers: { ...headers, ...variant.headers }, body: route.body });
+            const answer = await call(gale.url, route.method, `${API_BASE}${path}`, { headers: { ...headers, ...variant.headers }, body: route.body() });
             const what = `B (${kind}, ${variant.name}) ${route.method} ${path}`;
             assert.ok(answer.status < 500, `${what}: ${answer.text}`);
             assertNothingOfAlice(answer, undefined, what);
@@ -460,7 +506,7 @@ describe('tenant isolation on every documented route', () => {
               const usage = await gale.server.store.getUsage(bob.userId);
               assert.equal((answer.body as { quotas: { instances: { usage: number } } }).quotas.instances.usage, usage.instances, `${what}: B's usage counts only his`);
             }
-            if (route.method === 'POST' && route.body !== undefined && answer.status === 201) {
+            if (route.method === 'POST' && route.hasBody && answer.status === 201) {
               assert.equal((answer.body as Instance).userId, bob.userId, `${what}: the new instance is B's`);
               assert.ok(!aliceIds.includes((answer.body as Instance).id), `${what}: B was handed alice's instance`);
             }

@@ -226,7 +226,8 @@ describe('secrets and tokens', () => {
     remember('a revoked api-key', revokedPair.apiKey);
     remember('a revoked api-secret', revokedPair.apiSecret);
     await revokeApiKey(store, systemClock, revokedPair.apiKey);
-    const revokedToken = remember('a revoked token', (await createToken(store, systemClock, alice.userId, 3_600_000)).token);
+    const revokedTokenMade = await createToken(store, systemClock, alice.userId, 3_600_000);
+    const revokedToken = remember('a revoked token', revokedTokenMade.token);
     await revokeToken(store, systemClock, revokedToken);
     const expiredToken = remember('an expired token', (await createToken(store, systemClock, alice.userId, 1)).token);
     const wrongToken = remember('a made-up token', alphanumeric(64));
@@ -284,19 +285,33 @@ describe('secrets and tokens', () => {
     const probes: Probe[] = [];
     const routes = await documentedRoutes(gale.server.url);
     assert.ok(routes.length >= 18, `only ${routes.length} documented routes`);
-    const unfillable = routes.filter((r) => r.pathParams.some((p) => p !== 'id' && p !== 'templateID'));
+    // The account routes name alice, and the key pair and token revoked above: revoking them again through a probe
+    // changes nothing, and alice's good credentials keep working for the probes after it.
+    const fills: Record<string, string> = { id: aliceInstance, templateID: TEMPLATE, userId: alice.userId, keyId: revokedPair.id, tokenId: revokedTokenMade.id };
+    const unfillable = routes.filter((r) => r.pathParams.some((p) => !(p in fills)));
     assert.deepEqual(unfillable.map((r) => `${r.method} ${r.path}`), [], 'routes with a path parameter this file cannot fill: teach it');
+    let made = 0;
+    /** A body each route accepts (a fresh email for a new user), so that admins' probes reach the handlers and succeed. */
+    const validBody = (route: Route): object => {
+      if (route.path.endsWith('/admin/users')) return { email: `probe-${(made += 1)}@example.com` };
+      if (route.path.endsWith('/setTier')) return { tier: 'roomy' };
+      if (route.path.endsWith('/setCustomer')) return { customerId: '' };
+      if (route.path.endsWith('/tokens')) return { ttl: '1h' };
+      return { template_id: TEMPLATE };
+    };
     for (const route of routes) {
-      const target = route.path.replace('{id}', aliceInstance).replace('{templateID}', TEMPLATE);
+      const target = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => fills[name]!);
       const path = route.streaming ? `${target}?timeout=300ms` : target;
       const withQuery = (query: string) => `${path}${route.streaming ? '&' : '?'}${query}`;
       const name = `${route.method} ${route.path}`;
-      const body = route.hasBody ? JSON.stringify({ template_id: TEMPLATE }) : undefined;
-      for (const [kind, headers] of credentialKinds) probes.push({ what: `${name} with ${kind}`, method: route.method, path, headers, body });
-      probes.push({ what: `${name} with credentials in the query`, method: route.method, path: withQuery(inQuery), headers: bearer(alice.token), body });
-      probes.push({ what: `${name} with credentials only in the query`, method: route.method, path: withQuery(inQuery), headers: {}, body });
+      const body = () => (route.hasBody ? JSON.stringify(validBody(route)) : undefined);
+      for (const [kind, headers] of credentialKinds) probes.push({ what: `${name} with ${kind}`, method: route.method, path, headers, body: body() });
+      probes.push({ what: `${name} with credentials in the query`, method: route.method, path: withQuery(inQuery), headers: bearer(alice.token), body: body() });
+      probes.push({ what: `${name} with credentials only in the query`, method: route.method, path: withQuery(inQuery), headers: {}, body: body() });
+      probes.push({ what: `${name} by an admin with credentials in the query`, method: route.method, path: withQuery(inQuery), headers: pair(admin), body: body() });
       if (route.method !== 'GET') {
-        const withSecrets = JSON.stringify({ ...(route.hasBody ? { template_id: TEMPLATE } : {}), ...inBody });
+        const withSecrets = JSON.stringify({ ...(route.hasBody ? validBody(route) : {}), ...inBody });
+        probes.push({ what: `${name} by an admin with credentials in the body`, method: route.method, path, headers: bearer(admin.token), body: withSecrets });
         probes.push({ what: `${name} with credentials in the body`, method: route.method, path, headers: bearer(alice.token), body: withSecrets });
         probes.push({ what: `${name} with credentials in the body and none in the headers`, method: route.method, path, headers: {}, body: withSecrets });
         probes.push({ what: `${name} with a secret as a body that is not JSON`, method: route.method, path, headers: bearer(alice.token), body: `{"template_id": "${alice.apiSecret}` });
@@ -308,6 +323,14 @@ describe('secrets and tokens', () => {
         probes.push({ what: `${name} with a secret as the template`, method: route.method, path, headers: bearer(alice.token), body: JSON.stringify({ template_id: alice.apiSecret }), echoes: [alice.apiSecret] });
         probes.push({ what: `${name} with a token as the zone`, method: route.method, path, headers: pair(alice), body: JSON.stringify({ template_id: TEMPLATE, zone: alice.token }), echoes: [alice.token] });
         probes.push({ what: `${name} with an over-long secret field`, method: route.method, path, headers: pair(alice), body: JSON.stringify({ template_id: `${alice.apiSecret}${'x'.repeat(200)}` }) });
+      }
+      if (route.method === 'POST' && route.path.endsWith('/admin/users')) {
+        // An admin's bad data on the account routes: named back to that admin at most, never logged.
+        probes.push({ what: `${name}: a secret as the email`, method: 'POST', path, headers: bearer(admin.token), body: JSON.stringify({ email: alice.apiSecret }), echoes: [alice.apiSecret] });
+        probes.push({ what: `${name}: a token as the tier`, method: 'POST', path, headers: pair(admin), body: JSON.stringify({ email: 'x@example.com', tier: alice.token }), echoes: [alice.token] });
+      }
+      if (route.method === 'POST' && route.path.endsWith('/tokens')) {
+        probes.push({ what: `${name}: a token as the ttl`, method: 'POST', path, headers: pair(admin), body: JSON.stringify({ ttl: alice.token }) });
       }
     }
     // Requests that fail before or outside any route.
@@ -339,6 +362,14 @@ describe('secrets and tokens', () => {
       if (answer.headers['x-request-id'] === requestId) requestIds.push(requestId);
       const leaked = leaksIn(`${answer.rawHeaders}\n${answer.text}`, probe.echoes);
       if (leaked.length > 0) problems.push(`${probe.what} (${probe.method} ${probe.path.slice(0, 80)}): ${answer.status} answer carries ${leaked.join(', ')}`);
+      // Credentials an admin's probe made (the account routes) are in that answer alone: from now on, held to the same rule.
+      if (answer.status === 201) {
+        const minted = JSON.parse(answer.text) as { apiKey?: unknown; apiSecret?: unknown; token?: unknown };
+        for (const field of ['apiKey', 'apiSecret', 'token'] as const) {
+          const value = minted[field];
+          if (typeof value === 'string') remember(`a ${field} made by ${probe.what}`, value);
+        }
+      }
       if (answer.status >= 500) problems.push(`${probe.what}: ${answer.status} ${answer.text}`);
     }
     // Every kind of answer was given: successes, refusals, and failures of the request itself.

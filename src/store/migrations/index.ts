@@ -5,6 +5,8 @@ import { byteOrderIds } from './003_byte_order_ids.js';
 import { customers } from './004_customers.js';
 import { operationProgress } from './005_operation_progress.js';
 import { events } from './006_events.js';
+import { credentialListing } from './007_credential_listing.js';
+import { vmAddresses } from './008_vm_addresses.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -17,6 +19,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '004_customers': customers,
   '005_operation_progress': operationProgress,
   '006_events': events,
+  '007_credential_listing': credentialListing,
+  '008_vm_addresses': vmAddresses,
 };
 
 export const migrationProvider: MigrationProvider = {
