@@ -17,9 +17,10 @@ export async function openQemuSubject(): Promise<ContractSubject> {
   const installationId = `test-contract-${randomUUID().slice(0, 8)}`;
   const opened: QemuProvider[] = [];
   // tcg always: a KVM probe costs seconds on hosts where it hangs, and the contract is about behaviour, not speed.
+  // User-mode networking: no bridge on the host for it (qemu-network.test.ts tests the bridge).
   const make = async (id: string): Promise<QemuProvider> => {
     const provider = await createQemuProvider(
-      { ...QEMU_DEFAULTS, accel: 'tcg', imagesDir },
+      { ...QEMU_DEFAULTS, accel: 'tcg', imagesDir, network: 'user' },
       { installationId: id, dataDir, clock: systemClock, logger: pino({ level: 'silent' }) },
     );
     opened.push(provider);

@@ -160,7 +160,8 @@ describe('qemu provider with real VMs', { skip: problem, timeout: 900_000 }, () 
     dataDir = await mkdtemp(join(tmpdir(), 'gale-qemu-test-'));
     imagesDir = join(dataDir, 'images');
     // Always TCG here: the probe of accel auto has a test of its own, and takes seconds on hosts where KVM hangs.
-    settings = { ...QEMU_DEFAULTS, accel: 'tcg', imagesDir };
+    // User-mode networking: the bridge has its own tests (qemu-network.test.ts).
+    settings = { ...QEMU_DEFAULTS, accel: 'tcg', imagesDir, network: 'user' };
     provider = await make();
   });
 
@@ -178,6 +179,7 @@ describe('qemu provider with real VMs', { skip: problem, timeout: 900_000 }, () 
     assert.equal(built.built, true);
     assert.equal((await buildVmBaseImage({ outputDir: imagesDir, logger })).built, false);
     await provider.probe();
+    assert.match(provider.describe(), /with user-mode networking$/);
     const broken = await make({ qemuBinary: '/nonexistent/qemu-system-x86_64' });
     await assert.rejects(broken.probe(), /QEMU is not usable \(\/nonexistent\/qemu-system-x86_64\); run scripts\/install-qemu.sh/);
   });

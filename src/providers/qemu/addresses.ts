@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
  * With user-mode networking every VM has a private network of its own inside its QEMU process, reachable from nowhere
  * but the VM. So the network can be anything: it is derived from the instance id, inside GCE's internal range
  * (10.128.0.0/9), which gives each VM a distinct, predictable internal address that its DHCP lease confirms and that
- * a restarted Gale computes again without remembering it. Bridged (tap) networking, where VMs reach each other, is
- * not done here.
+ * a restarted Gale computes again without remembering it. On the bridge, where VMs share one network, addresses
+ * must be unique across replicas instead, and are allocated in the store (vm-networking.ts).
  */
 export interface VmNetwork {
   /** The /24 QEMU's user-mode stack serves. */

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { initScript, POWER_BUTTON_HANDLER, UDHCPC_SCRIPT } from './guest-scripts.js';
+import { GUEST_FEATURES, initScript, POWER_BUTTON_HANDLER, UDHCPC_SCRIPT } from './guest-scripts.js';
 import { readModule, resolveModules } from './kernel-modules.js';
 import { runCommand } from './run-command.js';
 import { DEFAULT_VM_IMAGE } from './settings.js';
@@ -43,7 +43,9 @@ export async function buildVmBaseImage(options: BuildVmBaseImageOptions): Promis
   const name = options.name ?? DEFAULT_VM_IMAGE;
   const files = vmImageFiles(options.outputDir, name);
   const existing = await readImage(options.outputDir, name);
-  if (existing && !options.force) return { name, dir: files.dir, kernelVersion: existing.kernelVersion, built: false };
+  // An image whose init lacks something Gale now relies on (a static address on the bridge) is built again.
+  const current = existing !== undefined && GUEST_FEATURES.every((feature) => existing.guestFeatures?.includes(feature));
+  if (existing && current && !options.force) return { name, dir: files.dir, kernelVersion: existing.kernelVersion, built: false };
 
   const kernel = await pickKernel(options.kernelVersion);
   const busybox = await readStaticBusybox(options.busyboxPath ?? '/bin/busybox');
@@ -67,7 +69,7 @@ export async function buildVmBaseImage(options: BuildVmBaseImageOptions): Promis
     await runCommand(options.qemuImgBinary ?? 'qemu-img', ['create', '-q', '-f', 'qcow2', `${files.baseDisk}.tmp`, BASE_DISK_SIZE]);
     await rename(`${files.baseDisk}.tmp`, files.baseDisk);
   }
-  const manifest: VmImageManifest = { name, kernelVersion: kernel.version, builtAt: new Date().toISOString() };
+  const manifest: VmImageManifest = { name, kernelVersion: kernel.version, builtAt: new Date().toISOString(), guestFeatures: [...GUEST_FEATURES] };
   await writeFile(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   options.logger?.info({ image: name, dir: files.dir, kernel: kernel.version, modules: modules.map((m) => m.name) }, 'built VM image');
   return { name, dir: files.dir, kernelVersion: kernel.version, built: true };

@@ -1,14 +1,24 @@
+import type { AddressStore } from '../../domain/store.js';
 import type { ProviderContext } from '../descriptor.js';
 import { chooseAccelerator } from './accelerator.js';
+import type { BridgeHost } from './bridge-host.js';
 import { imagesDirFor, QemuProviderImpl, type QemuProvider } from './provider.js';
 import type { QemuSettings } from './settings.js';
+import { setUpNetworking } from './vm-networking.js';
 import { findHostKernels, readImage, vmImageFiles } from './vm-images.js';
 
-/** Makes the provider once the accelerator is settled, which for accel auto takes a probe boot of a few seconds. */
-export async function createQemuProvider(
-  settings: QemuSettings,
-  context: Pick<ProviderContext, 'installationId' | 'dataDir' | 'clock' | 'logger'>,
-): Promise<QemuProvider> {
+export type QemuProviderContext = Pick<ProviderContext, 'installationId' | 'dataDir' | 'clock' | 'logger'> & {
+  /** Where bridge addresses are allocated (Gale's server always gives its store); without one, VMs use user mode. */
+  store?: AddressStore;
+  /** Tests only: the host side of the bridge, in place of the ip command. */
+  bridgeHost?: BridgeHost;
+};
+
+/**
+ * Makes the provider once the accelerator and the network are settled: accel auto takes a probe boot of a few seconds,
+ * and the bridge is made (idempotently) or found unusable.
+ */
+export async function createQemuProvider(settings: QemuSettings, context: QemuProviderContext): Promise<QemuProvider> {
   const logger = context.logger.child({ provider: 'qemu' });
   const imagesDir = imagesDirFor(settings, context.dataDir);
   const accelerator = await chooseAccelerator({
@@ -18,7 +28,15 @@ export async function createQemuProvider(
     timeoutMs: settings.kvmProbeTimeoutMs,
     logger,
   });
-  return new QemuProviderImpl({ settings, installationId: context.installationId, dataDir: context.dataDir, clock: context.clock, logger, accelerator });
+  const networking = await setUpNetworking({
+    settings,
+    installationId: context.installationId,
+    store: context.store,
+    clock: context.clock,
+    logger,
+    host: context.bridgeHost,
+  });
+  return new QemuProviderImpl({ settings, installationId: context.installationId, dataDir: context.dataDir, clock: context.clock, logger, accelerator, networking });
 }
 
 /** The kernel the VMs will boot if there is an image; else the host's, which is what an image would be built from. */

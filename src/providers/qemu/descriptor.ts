@@ -1,6 +1,6 @@
 import { ConfigError, envValue } from '../../config/env-values.js';
 import { defineProvider } from '../descriptor.js';
-import { ACCELERATORS, QEMU_DEFAULTS, QemuSettingsSchema, type QemuSettings } from './settings.js';
+import { ACCELERATORS, NETWORK_MODES, QEMU_DEFAULTS, QemuSettingsSchema, type QemuSettings } from './settings.js';
 
 /** Real virtual machines, one QEMU process each, on the host Gale runs on. */
 export const qemuProvider = defineProvider({
@@ -17,6 +17,11 @@ export const qemuProvider = defineProvider({
     }
     const imagesDir = envValue(env, 'GALE_QEMU_IMAGES_DIR');
     if (imagesDir !== undefined) settings.imagesDir = imagesDir;
+    const network = envValue(env, 'GALE_QEMU_NETWORK');
+    if (network !== undefined) {
+      if (!(NETWORK_MODES as readonly string[]).includes(network)) throw new ConfigError(`GALE_QEMU_NETWORK must be one of ${NETWORK_MODES.join(', ')}, got "${network}"`);
+      settings.network = network as QemuSettings['network'];
+    }
     return settings;
   },
   capabilities: { suspend: true, serialConsole: true, liveWatch: false, recreateVanished: false },

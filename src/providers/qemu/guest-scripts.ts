@@ -1,13 +1,19 @@
 /** The line a guest prints on its serial console once it is up; tests and people count boots by it. */
 export const BOOT_BANNER = 'GALE-VM BOOTED';
-/** Followed by the address the guest's DHCP lease gave eth0 (user-mode networking's, which the provider reports). */
+/** Followed by eth0's address (from the DHCP lease in user mode, the kernel command line on the bridge): the internalIp. */
 export const ADDRESS_LINE = 'GALE-VM eth0 address';
+/**
+ * What an image's init can do, kept in its manifest: a VM on the bridge needs an image whose init applies gale.ip, and
+ * an image built before that is rebuilt by `gale images build --vm`.
+ */
+export const GUEST_FEATURES = ['static-address'] as const;
 /** The line the guest prints when the ACPI power button (QMP system_powerdown) reaches it. */
 export const POWER_BUTTON_LINE = 'GALE-VM power button pressed: powering off';
 
 /**
  * PID 1 of the busybox VM. Nothing waits on the network: a guest with no DHCP answer still boots, and the banner
- * comes as soon as the power button works, which is the moment a graceful stop can reach the guest.
+ * comes as soon as the power button works, which is the moment a graceful stop can reach the guest. On the bridge the
+ * address comes on the kernel command line (gale.ip=a.b.c.d/len gale.gw=a.b.c.d), as nothing there answers DHCP.
  */
 export function initScript(modules: string[]): string {
   return `#!/bin/sh
@@ -25,8 +31,19 @@ hostname "\${name:-gale-vm}"
 # The power button (evdev + button.ko) runs /etc/acpi/PWRF/00000080.
 acpid
 ip link set lo up
+address=$(sed -n 's/.*gale\\.ip=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+gateway=$(sed -n 's/.*gale\\.gw=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
 if ip link set eth0 up 2>/dev/null; then
-  udhcpc -i eth0 -s /etc/udhcpc.sh -t 5 -T 1 -n -q >/dev/null 2>&1 &
+  if [ -n "$address" ]; then
+    if ip addr add "$address" dev eth0; then
+      [ -n "$gateway" ] && ip route add default via "$gateway" dev eth0
+      echo "${ADDRESS_LINE} \${address%/*}" > /dev/console
+    else
+      echo "GALE-VM cannot give eth0 the address $address" > /dev/console
+    fi
+  else
+    udhcpc -i eth0 -s /etc/udhcpc.sh -t 5 -T 1 -n -q >/dev/null 2>&1 &
+  fi
 fi
 echo "${BOOT_BANNER} $(hostname)" > /dev/console
 while :; do sleep 3600; done

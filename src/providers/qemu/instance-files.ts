@@ -45,11 +45,30 @@ export function instanceFiles(instancesDir: string, instanceId: string): Instanc
   };
 }
 
+/**
+ * The network a VM was made on, kept for its life: a VM made on the bridge keeps its tap and address across boots, and
+ * one made in user mode stays there, whatever the provider falls back to later.
+ */
+export type SavedNetwork =
+  | { kind: 'user' }
+  | {
+      kind: 'bridge';
+      bridge: string;
+      /** The only tap Gale ever removes for this VM: named here, so another installation's are never touched. */
+      tap: string;
+      /** Allocated in the store: the VM's internalIp. */
+      address: string;
+      prefixLength: number;
+      gateway: string;
+    };
+
 /** What create saved: the machine's spec and the image it was made from, which start reads to boot it. */
 export interface SavedMachine {
   spec: MachineSpec;
   /** The VM image's name under the images directory (after any fallback). */
   image: string;
+  /** Absent in directories made before bridged networking: user mode. */
+  network?: SavedNetwork;
 }
 
 export async function readSaved(files: InstanceFiles): Promise<SavedMachine | undefined> {

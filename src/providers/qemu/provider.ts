@@ -15,7 +15,6 @@ import {
   type SerialOutput,
 } from '../../domain/provider.js';
 import { KeyedLock } from '../keyed-lock.js';
-import { vmNetwork } from './addresses.js';
 import { boundConsole, readConsole } from './console-log.js';
 import { instanceFiles, isInstanceDirName, MAX_SOCKET_PATH_BYTES, readIfExists, readSaved, writeSaved, type InstanceFiles, type SavedMachine } from './instance-files.js';
 import { observeVm } from './observe.js';
@@ -23,7 +22,8 @@ import { clearRunFiles, forceOff, powerDownGracefully, qmpCommand, waitUntilRunn
 import { qemuArgs } from './qemu-args.js';
 import { runCommand } from './run-command.js';
 import type { Accelerator, QemuSettings } from './settings.js';
-import { readImage, vmImageFiles } from './vm-images.js';
+import { bootableVmImage, readImage, resolveVmImage, vmImageFiles } from './vm-images.js';
+import type { VmNetworking } from './vm-networking.js';
 import { livePid, spawnVm, vmLabel } from './vm-process.js';
 
 export interface QemuProviderOptions {
@@ -35,6 +35,8 @@ export interface QemuProviderOptions {
   logger: Logger;
   /** Chosen once, before the provider is made (chooseAccelerator). */
   accelerator: Accelerator;
+  /** Decided once, before the provider is made (setUpNetworking): the bridge, or user mode. */
+  networking: VmNetworking;
 }
 
 export interface QemuProvider extends Provider {
@@ -43,6 +45,8 @@ export interface QemuProvider extends Provider {
   readonly accelerator: Accelerator;
   readonly imagesDir: string;
   readonly instancesDir: string;
+  /** How VMs run here (accelerator, network), as /readyz shows it. */
+  describe(): string;
   suspend(instanceId: string): Promise<void>;
   resume(instanceId: string): Promise<void>;
   serialOutput(instanceId: string, start: number): Promise<SerialOutput>;
@@ -68,6 +72,7 @@ export class QemuProviderImpl implements QemuProvider {
   private readonly installationId: string;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly networking: VmNetworking;
   private readonly lock = new KeyedLock();
   private consoleHolesWork = true;
   /** When QEMU's binaries last answered: /readyz may be polled every second, and two processes per poll is waste. */
@@ -80,6 +85,7 @@ export class QemuProviderImpl implements QemuProvider {
     this.clock = options.clock;
     this.logger = options.logger;
     this.accelerator = options.accelerator;
+    this.networking = options.networking;
     const dataDir = resolve(options.dataDir);
     this.imagesDir = imagesDirFor(options.settings, dataDir);
     this.instancesDir = resolve(dataDir, 'qemu', 'instances');
@@ -99,6 +105,7 @@ export class QemuProviderImpl implements QemuProvider {
       }
       this.binariesCheckedAt = this.clock.now();
     }
+    await this.networking.probe();
     const image = this.settings.fallbackImage;
     if (image !== '' && !(await readImage(this.imagesDir, image))) {
       throw new DependencyCheckFailure(`the VM image ${image} is missing; build it with: gale images build --vm`, `no complete image ${image} under ${this.imagesDir}`);
@@ -107,7 +114,7 @@ export class QemuProviderImpl implements QemuProvider {
 
   describe(): string {
     const accelerated = this.accelerator === 'kvm' ? 'KVM' : 'TCG (software emulation: KVM is missing or cannot boot a guest here)';
-    return `VMs run under ${accelerated}, with user-mode networking`;
+    return `VMs run under ${accelerated}, with ${this.networking.describe()}`;
   }
 
   create(spec: MachineSpec): Promise<void> {
@@ -121,15 +128,17 @@ export class QemuProviderImpl implements QemuProvider {
       if (Buffer.byteLength(files.qmp) > MAX_SOCKET_PATH_BYTES) {
         throw new PermanentProviderError(`the QMP socket path ${files.qmp} is longer than a unix socket allows; choose a shorter dataDir`);
       }
-      const image = await this.resolveImage(spec.image);
+      const image = await resolveVmImage(this.imagesDir, spec.image, this.settings.fallbackImage, this.logger);
       // Only Gale's user may read the console (it can hold secrets) or talk to the monitor.
       await mkdir(files.dir, { recursive: true, mode: 0o700 });
       // The label goes first, so that a create cut short leaves a directory list() shows and the resync reaps.
       await writeFile(files.installation, this.installationId);
+      // After the label: an address allocated by a create cut short is released when the resync reaps its directory.
+      const network = await this.networking.attach(spec.instanceId);
       const base = vmImageFiles(this.imagesDir, image).baseDisk;
       await runCommand(this.settings.qemuImgBinary, ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', files.disk, `${Math.max(1, spec.diskGb)}G`]);
-      await writeSaved(files, { spec, image });
-      this.logger.info({ instanceId: spec.instanceId, image }, 'VM created');
+      await writeSaved(files, { spec, image, network });
+      this.logger.info({ instanceId: spec.instanceId, image, network: network.kind === 'bridge' ? network.address : 'user' }, 'VM created');
     });
   }
 
@@ -202,10 +211,15 @@ export class QemuProviderImpl implements QemuProvider {
   delete(instanceId: string): Promise<void> {
     return this.lock.run(instanceId, async () => {
       const files = this.files(instanceId);
-      if (!(await this.isOurs(files))) return;
-      await forceOff(files, this.label(instanceId));
-      await rm(files.dir, { recursive: true, force: true });
-      this.logger.info({ instanceId }, 'VM deleted');
+      if (await this.isOurs(files)) {
+        // The tap before the process (a running QEMU lets go of it): once the VM is seen gone, so is its tap.
+        await this.networking.removeTap((await readSaved(files).catch(() => undefined))?.network); // unreadable: no tap is guessed at
+        await forceOff(files, this.label(instanceId));
+        await rm(files.dir, { recursive: true, force: true });
+        this.logger.info({ instanceId }, 'VM deleted');
+      }
+      // Even with no directory: a delete retried after its rm must still free the address.
+      await this.networking.release(instanceId);
     });
   }
 
@@ -213,7 +227,8 @@ export class QemuProviderImpl implements QemuProvider {
     const files = this.files(instanceId);
     if (!(await this.isOurs(files))) return null;
     const state = await observeVm(files, this.label(instanceId));
-    const observation: Observation = { status: state.status, internalIp: vmNetwork(instanceId).guest, externalIp: '' };
+    const saved = await readSaved(files).catch(() => undefined);
+    const observation: Observation = { status: state.status, internalIp: this.networking.internalIp(instanceId, saved), externalIp: '' };
     if (state.pid !== undefined) {
       const bootedAt = Number((await readIfExists(files.bootedAt)) ?? NaN);
       if (Number.isFinite(bootedAt)) observation.startedAt = bootedAt;
@@ -255,13 +270,11 @@ export class QemuProviderImpl implements QemuProvider {
   }
 
   private async boot(files: InstanceFiles, saved: SavedMachine, label: string): Promise<void> {
-    const image = vmImageFiles(this.imagesDir, saved.image);
-    if (!(await readImage(this.imagesDir, saved.image))) {
-      throw new PermanentProviderError(`the VM image ${saved.image} is gone from ${this.imagesDir}; rebuild it with: gale images build --vm`);
-    }
+    const image = await bootableVmImage(this.imagesDir, saved.image, saved.network);
+    await this.networking.prepareBoot(saved.network);
     await clearRunFiles(files);
     await this.boundConsole(files);
-    const args = qemuArgs({ spec: saved.spec, label, files, image, accelerator: this.accelerator, sizing: this.settings });
+    const args = qemuArgs({ spec: saved.spec, label, files, image, accelerator: this.accelerator, sizing: this.settings, network: saved.network });
     await this.recordBoot(files);
     const vm = await spawnVm(this.settings.qemuBinary, args, files);
     await waitUntilRunning(files, label, vm.exited, START_TIMEOUT_MS);
@@ -278,17 +291,6 @@ export class QemuProviderImpl implements QemuProvider {
     if (!this.consoleHolesWork || (await boundConsole(files.console))) return;
     this.consoleHolesWork = false;
     this.logger.warn({ dir: this.instancesDir }, 'cannot punch holes in console logs here (fallocate); console files grow until their VM is deleted');
-  }
-
-  private async resolveImage(image: string): Promise<string> {
-    if (await readImage(this.imagesDir, image)) return image;
-    const fallback = this.settings.fallbackImage;
-    if (fallback !== '' && (await readImage(this.imagesDir, fallback))) {
-      this.logger.debug({ image, fallback }, 'no VM image by the template\'s name: booting the fallback image');
-      return fallback;
-    }
-    const hint = fallback === '' ? '' : `, nor the fallback image ${fallback}; build it with: gale images build --vm`;
-    throw new PermanentProviderError(`no VM image ${image} in ${this.imagesDir}${hint}`);
   }
 
   private async mustHave(instanceId: string, operation: string): Promise<{ files: InstanceFiles; saved: SavedMachine }> {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const ACCELERATORS = ['auto', 'kvm', 'tcg'] as const;
+export const NETWORK_MODES = ['auto', 'bridge', 'user'] as const;
 
 /** `providers.qemu` in the config file. */
 export const QemuSettingsSchema = Type.Object(
@@ -29,12 +30,23 @@ export const QemuSettingsSchema = Type.Object(
     qemuImgBinary: Type.String({ minLength: 1 }),
     /** A VM that vanished outside Gale (its directory removed) is made anew when its instance should run. */
     recreateVanished: Type.Boolean(),
+    /**
+     * bridge: VMs on a Linux bridge Gale makes, with a tap each and addresses allocated in the store, so that they reach
+     * each other and the host; user: QEMU's user-mode NAT, a private network per VM; auto: the bridge when Gale can make
+     * it (root, /dev/net/tun, the ip command), else user mode, as the start-up log and /readyz say.
+     */
+    network: Type.Union(NETWORK_MODES.map((name) => Type.Literal(name))),
+    /** The bridge's name, an interface name (at most 15 characters). */
+    bridge: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$' }),
+    /** The bridge's IPv4 subnet (CIDR): its first address is the bridge's, the VMs' gateway; the VMs get the rest. */
+    subnet: Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$' }),
   },
   { additionalProperties: false },
 );
 
 export type QemuSettings = Static<typeof QemuSettingsSchema>;
 export type Accelerator = 'kvm' | 'tcg';
+export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export const DEFAULT_VM_IMAGE = 'gale-busybox-vm';
 
@@ -48,4 +60,8 @@ export const QEMU_DEFAULTS: QemuSettings = {
   qemuBinary: 'qemu-system-x86_64',
   qemuImgBinary: 'qemu-img',
   recreateVanished: false,
+  network: 'auto',
+  bridge: 'galebr0',
+  // A range LANs and Docker rarely use; Gale refuses a subnet that overlaps a route the host has.
+  subnet: '10.213.0.0/24',
 };

@@ -1,6 +1,9 @@
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readIfExists } from './instance-files.js';
+import type { Logger } from 'pino';
+import { PermanentProviderError } from '../../domain/provider.js';
+import { GUEST_FEATURES } from './guest-scripts.js';
+import { readIfExists, type SavedNetwork } from './instance-files.js';
 
 /**
  * A VM image is a directory under the images directory: a kernel, an initramfs holding the guest's userland, and a
@@ -18,6 +21,8 @@ export interface VmImageManifest {
   name: string;
   kernelVersion: string;
   builtAt: string;
+  /** What its init can do (guest-scripts.ts GUEST_FEATURES); absent in images built before the bridge. */
+  guestFeatures?: string[];
 }
 
 /** Image names become directory names: a catalog entry like "gale/busybox-micro" or "../x" names no VM image. */
@@ -51,6 +56,27 @@ export async function readImage(imagesDir: string, name: string): Promise<VmImag
     return undefined;
   }
   return JSON.parse(text) as VmImageManifest;
+}
+
+/** The image a create makes a VM from: the one named, else the fallback (empty: none); permanent when neither is there. */
+export async function resolveVmImage(imagesDir: string, image: string, fallback: string, logger: Logger): Promise<string> {
+  if (await readImage(imagesDir, image)) return image;
+  if (fallback !== '' && (await readImage(imagesDir, fallback))) {
+    logger.debug({ image, fallback }, 'no VM image by the template\'s name: booting the fallback image');
+    return fallback;
+  }
+  const hint = fallback === '' ? '' : `, nor the fallback image ${fallback}; build it with: gale images build --vm`;
+  throw new PermanentProviderError(`no VM image ${image} in ${imagesDir}${hint}`);
+}
+
+/** The files a boot needs: a complete image whose guest can take the VM's network; permanent when it cannot. */
+export async function bootableVmImage(imagesDir: string, name: string, network: SavedNetwork | undefined): Promise<VmImageFiles> {
+  const manifest = await readImage(imagesDir, name);
+  if (!manifest) throw new PermanentProviderError(`the VM image ${name} is gone from ${imagesDir}; rebuild it with: gale images build --vm`);
+  if (network?.kind === 'bridge' && !GUEST_FEATURES.every((feature) => manifest.guestFeatures?.includes(feature))) {
+    throw new PermanentProviderError(`the VM image ${name} predates bridged networking (its guest cannot take a static address); rebuild it with: gale images build --vm`);
+  }
+  return vmImageFiles(imagesDir, name);
 }
 
 /** Debian's cloud kernel, newest first by version; then any other with modules, which also boots under QEMU. */
