@@ -122,7 +122,7 @@ for (let i = 0; i < BOOTS; i++) {
   galeRunning.push(made.toRunning);
   await api('DELETE', `/instances/${made.id}`);
 }
-await until('every Gale VM deleted', async () => ((await api<{ items?: unknown[] }>('GET', '/instances')).body.items?.length ? undefined : true));
+await until('every Gale VM deleted', async () => ((await api<unknown[]>('GET', '/instances')).body.length > 0 ? undefined : true));
 const galeCpu = gale.cpuSeconds();
 await gale.stop();
 

@@ -1,23 +1,29 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { createApiKey, createToken, createUser } from '../../src/admin/accounts.js';
 import type { Config } from '../../src/config/schema.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
+import { buildVmBaseImage } from '../../src/providers/qemu/index.js';
 import { call, eventually } from '../helpers/http.js';
+import { qemuProblem } from '../helpers/qemu-vms.js';
 import { describeWith, dropSchema, freshSchema, replicaConfig } from './fleet.js';
 
 /*
  * One replica per host, each pinned to its host's zones (reconciler.zones), on one PostgreSQL: the API answers on
  * either, and each instance's work is done by its zone's replica alone. While that replica is away its zone's work
- * waits for it; it is never taken by a replica whose host could not run the machine.
+ * waits for it; it is never taken by a replica whose host could not run the machine. The machines are real VMs, each
+ * replica with a data directory of its own as two hosts would have: a VM is found in its zone's replica's only.
  */
 
 const V1 = '/api/compute/v1';
-const ZONE_A = 'europe-west1-a';
-const ZONE_B = 'europe-west1-b';
+const ZONE_A = 'us-central1-a';
+const ZONE_B = 'us-central1-b';
+const TEMPLATE = 'busybox-micro';
 
 interface Instance {
   id: string;
@@ -33,11 +39,15 @@ async function creates(server: GaleServer): Promise<number> {
   return values.filter((v) => v.labels.action === 'create' && v.labels.outcome === 'completed').reduce((sum, v) => sum + v.value, 0);
 }
 
-await describeWith(['postgres'], 'replicas pinned to zones', () => {
+const qemu = qemuProblem();
+if (qemu && process.env.CI === 'true') test('QEMU is installed (required when CI=true)', () => assert.fail(qemu));
+else if (qemu) describe('replicas pinned to zones, each on its own host', { skip: qemu }, () => {});
+else await describeWith(['postgres'], 'replicas pinned to zones, each on its own host', () => {
   const schema = freshSchema();
+  const imagesDir = mkdtempSync(join(tmpdir(), 'gale-zones-images-'));
   const pinned = (zones: string[]): Config => {
-    const config = replicaConfig(schema);
-    return { ...config, reconciler: { ...config.reconciler, zones } };
+    const config = replicaConfig(schema, { provider: 'qemu', providers: { qemu: { accel: 'tcg', network: 'user', imagesDir } } });
+    return { ...config, reconciler: { ...config.reconciler, zones, stopGraceMs: 30_000 } };
   };
   const configA = pinned([ZONE_A]);
   const configB = pinned([ZONE_B]);
@@ -46,6 +56,7 @@ await describeWith(['postgres'], 'replicas pinned to zones', () => {
   let b: GaleServer | undefined;
   let bearer: Record<string, string>;
   before(async () => {
+    await buildVmBaseImage({ outputDir: imagesDir });
     a = await start(configA, 'host-a');
     b = await start(configB, 'host-b');
     const user = await createUser(a.store, systemClock, configA.tiers, { email: `zones-${schema}@example.com`, tier: 'enterprise', admin: false });
@@ -53,13 +64,21 @@ await describeWith(['postgres'], 'replicas pinned to zones', () => {
     bearer = { authorization: `Bearer ${(await createToken(a.store, systemClock, user.id, 3_600_000)).token}` };
   });
   after(async () => {
+    // Every instance deleted through the API first: no VM outlives the test.
+    const ids = a ? (await call<Instance[]>(a.url, 'GET', `${V1}/instances`, { headers: bearer })).body : [];
+    b ??= await start(configB, 'host-b');
+    for (const { id } of ids) await call(a.url, 'DELETE', `${V1}/instances/${id}`, { headers: bearer });
+    await eventually('every VM gone', async () => (await Promise.all([a.provider.list(), b!.provider.list()])).flat().length, (n) => n === 0, 240_000);
     await Promise.all([a?.close(), b?.close()]);
     for (const config of [configA, configB]) rmSync(config.dataDir, { recursive: true, force: true });
+    rmSync(imagesDir, { recursive: true, force: true });
     await dropSchema(schema);
   });
+  /** The VMs a replica's own host runs. */
+  const vmsOn = async (server: GaleServer) => (await server.provider.list()).map((machine) => machine.instanceId);
 
   const create = async (url: string, zone: string) => {
-    const made = await call<Instance>(url, 'POST', `${V1}/instances`, { headers: bearer, body: { template_id: 'debian-12-micro', zone } });
+    const made = await call<Instance>(url, 'POST', `${V1}/instances`, { headers: bearer, body: { template_id: TEMPLATE, zone } });
     assert.equal(made.status, 201, made.text);
     return made.body.id;
   };
@@ -73,6 +92,7 @@ await describeWith(['postgres'], 'replicas pinned to zones', () => {
     await running(inA);
     await running(inB);
     assert.deepEqual([await creates(a), await creates(b!)], [1, 1]);
+    assert.deepEqual([await vmsOn(a), await vmsOn(b!)], [[inA], [inB]], "each VM on its zone's host");
   });
 
   test("a replica away leaves its zone's work pending until it returns; the other zone goes on", async () => {
@@ -88,8 +108,10 @@ await describeWith(['postgres'], 'replicas pinned to zones', () => {
     assert.equal(operations.status, 200, operations.text);
     assert.deepEqual(operations.body.operations.map((operation) => operation.status), ['PENDING']);
 
+    assert.ok(!(await vmsOn(a)).includes(waiting), 'host A never booted a VM of zone B');
     b = await start(configB, 'host-b');
     await running(waiting);
     assert.equal(await creates(b), 1, 'the returned replica did it');
+    assert.ok((await vmsOn(b)).includes(waiting));
   });
 });
