@@ -13,6 +13,7 @@ import { BOOT_BANNER, buildVmBaseImage, createQemuProvider, instanceFiles, POWER
 import { unavailable } from '../helpers/backends.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
+import { tapName } from '../../src/providers/qemu/bridge-host.js';
 import { commandLine, count } from '../helpers/qemu-vms.js';
 import { startReplicaProcess, type ReplicaProcess } from '../replicas/processes.js';
 
@@ -90,7 +91,9 @@ describe('real VMs through the API (qemu)', { skip, timeout: 900_000 }, () => {
 
     assert.equal((await api('POST', `/instances/${id}/stop`)).status, 202);
     await waitStatus(id, 'TERMINATED');
-    assert.ok((await consoleOf(id)).includes(POWER_BUTTON_LINE), 'the guest saw the power button and powered off by itself');
+    const stopped = await consoleOf(id);
+    assert.ok(stopped.includes(POWER_BUTTON_LINE), 'the guest saw the power button');
+    assert.ok(stopped.includes('reboot: Power down'), 'and powered off by itself, before the grace ran out');
     assert.equal(commandLine(pid), undefined, 'its QEMU process is gone');
 
     assert.equal((await api('DELETE', `/instances/${id}`)).status, 204);
@@ -105,9 +108,13 @@ describe('real VMs through the API (qemu)', { skip, timeout: 900_000 }, () => {
     const pid = pidOf(id);
     const { dir, qmp, disk } = files(id);
     assert.ok(existsSync(dir) && existsSync(disk));
+    // On the bridge (Gale runs as root here) the VM has a tap of its own, named after it.
+    const tap = tapName(await gale.server.store.installationId(), id);
+    const bridged = existsSync(`/sys/class/net/${tap}`);
     assert.equal((await api('DELETE', `/instances/${id}`)).status, 204);
     await eventually('the VM gone', async () => commandLine(pid) === undefined && !existsSync(dir), (gone) => gone, 240_000);
     for (const path of [qmp, disk]) assert.equal(existsSync(path), false, path);
+    if (bridged) assert.equal(existsSync(`/sys/class/net/${tap}`), false, `the tap ${tap} is gone`);
   });
 
   test('a VM made by this installation that no instance owns is reaped by the resync', async () => {
