@@ -18,6 +18,7 @@ import { registerBodyParsing } from './body-parsing.js';
 import { registerErrorHandling } from './error-handling.js';
 import { OneLinePerRequest, RequestLines } from './request-log.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
+import { registerConsole } from './routes/console.js';
 import { registerAccessControl } from './access-control.js';
 import { registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
 import { registerAdminAccounts } from './routes/admin-accounts.js';
@@ -93,6 +94,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   registerSecurity(app, options.http, options.cors);
   registerAccessControl(app, services, options.metrics);
   registerOperability(app, options.readiness, options.metrics);
+  registerConsole(app);
   // Streams and waits would hold the server's closing until they end by themselves: they end now, answered.
   app.addHook('preClose', (done) => {
     services.events.close();
