@@ -6,8 +6,10 @@ import { InstancesPage } from './instances.js';
 import { QuotasPage } from './quotas.js';
 import { signIn, signOut, storedCredentials, type Session } from './session.js';
 import { SignIn } from './sign-in.js';
+import { UserDetails } from './user-details.js';
+import { UsersPage } from './users.js';
 
-/** Hash routes (#/instances, #/instances/<id>, #/quotas, #/admin): they carry ids, never credentials. */
+/** Hash routes (#/instances, #/instances/<id>, #/quotas, #/admin, #/users, #/users/<id>): they carry ids, never credentials. */
 function useRoute(): string {
   const [hash, setHash] = useState(window.location.hash);
   useEffect(() => {
@@ -61,12 +63,15 @@ export function App() {
 
   let page;
   const detail = /^\/instances\/([^/]+)$/.exec(route);
+  const user = /^\/users\/([^/]+)$/.exec(route);
   if (detail) page = <InstanceDetails gale={session.gale} id={decodeURIComponent(detail[1] as string)} />;
   else if (route === '/quotas') page = <QuotasPage gale={session.gale} />;
   else if (route === '/admin' && session.isAdmin) page = <AdminPage gale={session.gale} />;
+  else if (route === '/users' && session.isAdmin) page = <UsersPage gale={session.gale} />;
+  else if (user && session.isAdmin) page = <UserDetails gale={session.gale} id={decodeURIComponent(user[1] as string)} />;
   else page = <InstancesPage gale={session.gale} />;
 
-  const current = (path: string) => (route === path || (path === '/instances' && !!detail) ? 'page' : undefined);
+  const current = (path: string) => (route === path || (path === '/instances' && !!detail) || (path === '/users' && !!user) ? 'page' : undefined);
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
@@ -80,6 +85,11 @@ export function App() {
           {session.isAdmin && (
             <a href="#/admin" aria-current={current('/admin')}>
               All instances
+            </a>
+          )}
+          {session.isAdmin && (
+            <a href="#/users" aria-current={current('/users')}>
+              Users
             </a>
           )}
         </nav>

@@ -9,8 +9,9 @@ import { axeViolations, browserUnavailable, describeViolations, ensureConsoleBui
 /*
  * The web console in a real browser (Debian's Chromium, through playwright-core) against an in-process Gale with the
  * simulator: sign in, create from a template and watch it reach RUNNING without reloading, stop, serial output,
- * delete, a quota refusal with its error id, an admin's filters and a tenant's view. axe-core checks every page, and
- * the main pages are photographed into docs/console/.
+ * delete, a quota refusal with its error id, an admin's filters and a tenant's view, an admin's users and their keys
+ * (the secret shown once), the request allowance. axe-core checks every page, and the main pages are photographed into
+ * docs/console/.
  */
 
 const skip = browserUnavailable();
@@ -227,6 +228,170 @@ describe('web console in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Delete selected' }).click();
     for (const instance of made) await row(page, instance.id).waitFor({ state: 'detached', timeout: STATUS_TIMEOUT });
     assert.deepEqual(await api.instances.list(), []);
+  });
+
+  /** Signs in with a key pair on the sign-in form and answers the page it ends on (an error stays on the form). */
+  async function trySignInWithKeys(page: Page, apiKey: string, apiSecret: string): Promise<void> {
+    await page.getByLabel('API key', { exact: true }).fill(apiKey);
+    await page.getByLabel('API secret').fill(apiSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  const pageText = (page: Page) => page.evaluate(() => `${document.documentElement.outerHTML}\n${JSON.stringify({ ...sessionStorage })}\n${JSON.stringify({ ...localStorage })}`);
+
+  test('an admin creates a user, gives them a key (its secret shown once), lists and revokes it; the key then fails', async () => {
+    const admin = await gale.user('pro', { admin: true });
+    const page = await open();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gale.url });
+    await signInWithToken(page, admin);
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+
+    const email = `console-${Date.now()}@example.com`;
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByLabel('Email address').fill(email);
+    await page.getByLabel(/^Tier \(empty/).fill('free');
+    await page.getByLabel('Customer id (optional)').fill('acme');
+    await assertAccessible(page, 'create user');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { name: email }).waitFor();
+    assert.equal(await page.getByTestId('user-tier').textContent(), 'free');
+    assert.equal(await page.getByTestId('user-customer').textContent(), 'acme');
+
+    await page.getByLabel('New tier').fill('pro');
+    await page.getByRole('button', { name: 'Set tier' }).click();
+    await page.getByTestId('user-tier').filter({ hasText: 'pro' }).waitFor();
+    await page.getByLabel('New customer id').fill('globex');
+    await page.getByRole('button', { name: 'Set customer' }).click();
+    await page.getByTestId('user-customer').filter({ hasText: 'globex' }).waitFor();
+    await page.getByText('No API keys yet.').waitFor();
+
+    // The secret is shown once, in a dialog that says so, with a copy button.
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New API key pair' });
+    await dialog.waitFor();
+    await dialog.getByText('You will not see this again.').waitFor();
+    const apiKey = await dialog.getByLabel('API key', { exact: true }).inputValue();
+    const apiSecret = await dialog.getByLabel('API secret', { exact: true }).inputValue();
+    assert.ok(apiKey.length > 8 && apiSecret.length > 8, 'the key pair is shown');
+    await dialog.getByRole('button', { name: 'Copy API secret' }).click();
+    await dialog.getByText('API secret copied.').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), apiSecret, 'the copy button copies the secret');
+    await assertAccessible(page, 'new key dialog');
+    await screenshot(page, 'key-created');
+    await dialog.getByRole('button', { name: 'I have copied it, close' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // Listed by prefix and dates only: neither the key nor its secret is anywhere in the page or its storage.
+    const prefix = apiKey.slice(0, 8);
+    const keyRow = page.getByRole('table', { name: 'API keys' }).locator('tr[data-credential]');
+    await keyRow.filter({ hasText: `${prefix}…` }).filter({ hasText: 'active' }).waitFor();
+    assert.equal(await keyRow.count(), 1);
+    let text = await pageText(page);
+    assert.ok(!text.includes(apiSecret), 'no secret in the page after the dialog');
+    assert.ok(!text.includes(apiKey), 'only the prefix of the key in the page');
+
+    // A session token: the same once-only dialog.
+    await page.getByLabel('Lifetime').fill('1h');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const tokenDialog = page.getByRole('dialog', { name: 'New session token' });
+    const token = await tokenDialog.getByLabel('Token', { exact: true }).inputValue();
+    await tokenDialog.press('Escape');
+    await tokenDialog.waitFor({ state: 'detached' });
+    await page.getByRole('table', { name: 'Session tokens' }).locator('tr[data-credential]').filter({ hasText: `${token.slice(0, 8)}…` }).waitFor();
+    assert.ok(!(await pageText(page)).includes(token), 'no token in the page after the dialog');
+
+    // Reloading shows the lists again, never the secrets.
+    await page.reload();
+    await page.getByRole('heading', { name: email }).waitFor();
+    await keyRow.filter({ hasText: `${prefix}…` }).waitFor();
+    assert.equal(await page.getByRole('dialog').count(), 0, 'no dialog after a reload');
+    text = await pageText(page);
+    assert.ok(!text.includes(apiSecret) && !text.includes(apiKey) && !text.includes(token), 'no secret after a reload');
+    await assertAccessible(page, 'user and keys');
+    await screenshot(page, 'user-keys');
+
+    // The key works until it is revoked, and then does not.
+    const userPage = await open();
+    await trySignInWithKeys(userPage, apiKey, apiSecret);
+    await userPage.getByRole('heading', { name: 'Instances' }).waitFor();
+
+    await keyRow.filter({ hasText: prefix }).getByRole('button', { name: /^Revoke API key/ }).click();
+    await keyRow.getByRole('group', { name: /Revoke API key/ }).waitFor();
+    await keyRow.getByRole('button', { name: 'Revoke for ever' }).click();
+    await keyRow.filter({ hasText: 'revoked' }).waitFor();
+
+    const later = await open();
+    await trySignInWithKeys(later, apiKey, apiSecret);
+    await later.getByRole('alert').getByText('invalid api-key or api-secret').waitFor();
+    assert.equal(await later.getByRole('heading', { name: 'Sign in to Gale' }).count(), 1, 'still on the sign-in page');
+  });
+
+  test('an admin lists users a page at a time and filters them by email, tier and customer; a tenant cannot', async () => {
+    const admin = await gale.user('pro', { admin: true });
+    const api = new Gale({ baseUrl: gale.url, token: admin.token });
+    const customer = `paged-${Date.now()}`;
+    const emails: string[] = [];
+    for (let i = 0; i < 21; i++) {
+      const user = await api.admin.users.create({ email: `${customer}-${i}@example.com`, tier: i === 0 ? 'enterprise' : 'free', customerId: customer });
+      emails.push(user.email);
+    }
+    const page = await open();
+    await signInWithToken(page, admin);
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await page.getByLabel('Customer id', { exact: true }).fill(customer);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('20 user(s) on page 1, more on the next').waitFor();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('1 user(s) on page 2').waitFor();
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByText('20 user(s) on page 1, more on the next').waitFor();
+
+    await page.getByLabel('Tier', { exact: true }).fill('enterprise');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('1 user(s) on page 1').waitFor();
+    await page.getByRole('link', { name: emails[0] }).waitFor();
+    await page.getByLabel('Tier', { exact: true }).fill('');
+    await page.getByLabel('Customer id', { exact: true }).fill('');
+    await page.getByLabel('Email', { exact: true }).fill(emails[5]!);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('1 user(s) on page 1').waitFor();
+    await page.getByRole('link', { name: emails[5] }).waitFor();
+    await page.getByLabel('Customer id', { exact: true }).fill(customer);
+    await page.getByLabel('Email', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('20 user(s) on page 1, more on the next').waitFor();
+    await assertAccessible(page, 'users');
+    await screenshot(page, 'users');
+
+    const tenant = await gale.user('pro');
+    const tenantPage = await open();
+    await signInWithToken(tenantPage, tenant);
+    assert.equal(await tenantPage.getByRole('link', { name: 'Users', exact: true }).count(), 0, 'no users link for a tenant');
+    await tenantPage.goto(`${gale.url}/console/#/users/${admin.userId}`);
+    await tenantPage.getByRole('heading', { name: 'Instances' }).waitFor();
+    await assert.rejects(new Gale({ baseUrl: gale.url, token: tenant.token }).admin.users.list(), (e: unknown) => (e as { status?: number }).status === 403);
+  });
+
+  test('the quotas page shows the request allowance left, and it goes down as requests are made', async () => {
+    const user = await gale.user('pro');
+    const page = await open();
+    await signInWithToken(page, user);
+    await page.getByRole('link', { name: 'Quotas' }).click();
+    const allowance = page.getByTestId('quota-requests-left-this-minute-text');
+    await allowance.filter({ hasText: / of 600$/ }).waitFor();
+    const left = async () => Number(/^(\d+) of/.exec((await allowance.textContent()) ?? '')?.[1]);
+    const before = await left();
+    assert.ok(before > 0 && before < 600, `some of the allowance is spent signing in (${before} left)`);
+    assert.match((await page.getByTestId('allowance-reset').textContent()) ?? '', /Whole again in \d+ s/);
+
+    const api = new Gale({ baseUrl: gale.url, token: user.token });
+    for (let i = 0; i < 5; i++) await api.quotas();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await allowance.filter({ hasNotText: `${before} of 600` }).waitFor();
+    const after = await left();
+    assert.ok(after <= before - 6, `the allowance went down by the 5 requests and the refresh: ${before} -> ${after}`);
+    await assertAccessible(page, 'quotas with the allowance');
   });
 
   test('the page ran under its CSP without a violation', () => {
