@@ -11,6 +11,8 @@ test('containerd state left by a start cut off by an engine restart is told apar
   // Both forms dockerd 20.10 answers to every later start of such a container.
   assert.equal(isStaleTask(engineError(500, 'task 4f2a9c0e1b7d: already exists')), true);
   assert.equal(isStaleTask(engineError(500, 'id already in use')), true);
+  // runc's state directory left behind (moby#39630).
+  assert.equal(isStaleTask(engineError(500, 'OCI runtime create failed: container with id exists: 4911e3a3407a: unknown')), true);
   // Transient or unrelated failures are retried as they are, never mistaken for it.
   assert.equal(isStaleTask(engineError(500, 'transport is closing: unavailable')), false);
   assert.equal(isStaleTask(engineError(403, 'endpoint with name gale-tw-1 already exists in network bridge')), false);

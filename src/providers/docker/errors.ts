@@ -58,11 +58,11 @@ export function isConnectionError(error: unknown): boolean {
 /**
  * The engine refuses to start a container because containerd still holds state for it: what a start leaves behind
  * when it was in flight as dockerd stopped. dockerd 20.10 does not clean that up when it starts again, and refuses
- * every later start of the container, with "task <id>: already exists" when the task survived, or "id already in use"
- * when containerd's container record did.
+ * every later start of the container, with "task <id>: already exists" when the task survived, "id already in use"
+ * when containerd's container record did, or runc's "container with id exists" when its state directory did (moby#39630).
  */
 export function isStaleTask(error: unknown): boolean {
-  return statusCodeOf(error) === 500 && /\btask [0-9a-f]+: already exists\b|\bid already in use\b/.test(engineMessage(error));
+  return statusCodeOf(error) === 500 && /\btask [0-9a-f]+: already exists\b|\bid already in use\b|\bcontainer with id exists\b/.test(engineMessage(error));
 }
 
 /** The engine's own message ("No such container: ...") rather than dockerode's "(HTTP code 404) ..." wrapper. */
