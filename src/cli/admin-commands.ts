@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AccountsBackend, CredentialRef } from '../admin/backend.js';
-import { NoStoreError, openLocalBackend } from '../admin/local-backend.js';
 import { loadConfig, type ConfigOverrides } from '../config/load.js';
 import type { AccountUserView, ApiKeyView, TokenView } from '../contracts/account.js';
 
@@ -49,10 +48,12 @@ async function openBackend(flags: StoreFlags): Promise<AccountsBackend> {
   if (flags.databaseUrl) overrides.databaseUrl = flags.databaseUrl;
   if (flags.databaseSchema) overrides.databaseSchema = flags.databaseSchema;
   const config = loadConfig({ flags: overrides });
+  // Loaded here: the store's modules are for commands that open one, not for every start of the CLI.
+  const local = await import('../admin/local-backend.js');
   try {
-    return await openLocalBackend(config);
+    return await local.openLocalBackend(config);
   } catch (error) {
-    if (!(error instanceof NoStoreError)) throw error;
+    if (!(error instanceof local.NoStoreError)) throw error;
     throw new Refusal(
       `${error.target} does not exist; gale admin works on an existing store (a server's) and does not make a new, empty one. ` +
         'Check --data-dir or --database-url; nothing was done',

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigOverrides } from '../config/load.js';
-import { startServer } from '../main.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -17,6 +16,8 @@ export function registerServeCommand(program: Command): void {
       if (flags.dataDir) overrides.dataDir = flags.dataDir;
       if (flags.provider) overrides.provider = flags.provider;
       const config = loadConfig({ flags: overrides });
+      // Loaded here: the server's modules (Fastify, the store, the providers) are for serve alone, not every command.
+      const { startServer } = await import('../main.js');
       const server = await startServer(config).catch((error: unknown) => {
         // Nothing is left open by a failed start, but exit explicitly rather than trust every client library.
         process.stderr.write(`gale: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
