@@ -1,30 +1,30 @@
 import type { AdminInstanceList, Gale } from '@gale/client';
 import { useEffect, useState } from 'preact/hooks';
 import { describe, ErrorBox, type ShownError } from './errors.js';
+import { activeFilters, FilterForm } from './filter-form.js';
 import { age, shortMachineType } from './power.js';
 import { StatusBadge } from './status.js';
 
-interface Filters {
+type Filters = {
   userID: string;
   customerID: string;
   status: string;
   zone: string;
   templateID: string;
-}
+};
 const EMPTY: Filters = { userID: '', customerID: '', status: '', zone: '', templateID: '' };
 const PAGE_SIZE = 20;
 const LABELS: Record<keyof Filters, string> = { userID: 'User id', customerID: 'Customer id', status: 'Status', zone: 'Zone', templateID: 'Template' };
 
 /** Every user's instances, for compute admins: filters as the admin list route takes them, and pages. */
 export function AdminPage({ gale }: { gale: Gale }) {
-  const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [page, setPage] = useState(1);
   const [result, setResult] = useState<AdminInstanceList | undefined>(undefined);
   const [error, setError] = useState<ShownError | undefined>(undefined);
 
   useEffect(() => {
-    const query = Object.fromEntries(Object.entries(filters).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
+    const query = activeFilters(filters);
     setError(undefined);
     gale.admin.instances.list({ ...query, page, pageSize: PAGE_SIZE }).then(setResult, (e) => setError(describe(e)));
   }, [gale, filters, page]);
@@ -32,36 +32,14 @@ export function AdminPage({ gale }: { gale: Gale }) {
   return (
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">All instances</h1>
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
+      <FilterForm
+        labels={LABELS}
+        empty={EMPTY}
+        onApply={(applied) => {
           setPage(1);
-          setFilters(draft);
+          setFilters(applied);
         }}
-      >
-        {(Object.keys(LABELS) as (keyof Filters)[]).map((key) => (
-          <label key={key}>
-            {LABELS[key]}
-            <input name={key} value={draft[key]} onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
-          </label>
-        ))}
-        <div class="row">
-          <button type="submit" class="primary">
-            Apply filters
-          </button>
-          <button
-            type="button"
-            onClick={() => {
-              setDraft(EMPTY);
-              setFilters(EMPTY);
-              setPage(1);
-            }}
-          >
-            Clear
-          </button>
-        </div>
-      </form>
+      />
       <ErrorBox error={error} />
       {result && (
         <>

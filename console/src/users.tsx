@@ -1,14 +1,15 @@
 import type { components, Gale } from '@gale/client';
 import { useEffect, useState } from 'preact/hooks';
 import { describe, ErrorBox, type ShownError } from './errors.js';
+import { activeFilters, FilterForm } from './filter-form.js';
 
 type UserList = components['schemas']['UserList'];
 
-interface Filters {
+type Filters = {
   email: string;
   tier: string;
   customerID: string;
-}
+};
 const EMPTY: Filters = { email: '', tier: '', customerID: '' };
 const LABELS: Record<keyof Filters, string> = { email: 'Email', tier: 'Tier', customerID: 'Customer id' };
 const PAGE_SIZE = 20;
@@ -18,7 +19,6 @@ const PAGE_SIZE = 20;
  * token, so the tokens of the pages already seen are kept to go back.
  */
 export function UsersPage({ gale }: { gale: Gale }) {
-  const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [tokens, setTokens] = useState<string[]>([]);
   const [result, setResult] = useState<UserList | undefined>(undefined);
@@ -26,7 +26,7 @@ export function UsersPage({ gale }: { gale: Gale }) {
   const [creating, setCreating] = useState(false);
 
   useEffect(() => {
-    const query = Object.fromEntries(Object.entries(filters).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
+    const query = activeFilters(filters);
     setError(undefined);
     gale.admin.users.list({ ...query, pageSize: PAGE_SIZE, pageToken: tokens.at(-1) }).then(setResult, (e) => setError(describe(e)));
   }, [gale, filters, tokens]);
@@ -40,37 +40,14 @@ export function UsersPage({ gale }: { gale: Gale }) {
         </button>
       </div>
       {creating && <CreateUser gale={gale} onCancel={() => setCreating(false)} />}
-      <form
-        class="filters"
-        aria-label="Filters"
-        onSubmit={(e) => {
-          e.preventDefault();
+      <FilterForm
+        labels={LABELS}
+        empty={EMPTY}
+        onApply={(applied) => {
           setTokens([]);
-          setFilters(draft);
+          setFilters(applied);
         }}
-      >
-        {(Object.keys(LABELS) as (keyof Filters)[]).map((key) => (
-          <label key={key}>
-            {LABELS[key]}
-            <input name={key} value={draft[key]} onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
-          </label>
-        ))}
-        <div class="row">
-          <button type="submit" class="primary">
-            Apply filters
-          </button>
-          <button
-            type="button"
-            onClick={() => {
-              setDraft(EMPTY);
-              setFilters(EMPTY);
-              setTokens([]);
-            }}
-          >
-            Clear
-          </button>
-        </div>
-      </form>
+      />
       <ErrorBox error={error} />
       {result && (
         <>
