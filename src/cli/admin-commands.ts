@@ -3,6 +3,11 @@ import type { Command } from 'commander';
 import type { AccountsBackend, CredentialRef } from '../admin/backend.js';
 import { loadConfig, type ConfigOverrides } from '../config/load.js';
 import type { AccountUserView, ApiKeyView, TokenView } from '../contracts/account.js';
+import { httpBackend, ValueRefOverHttpError } from '../admin/http-backend.js';
+import { GaleApiError } from '../client/index.js';
+import { clientFor } from './context.js';
+import { AuthError, EXIT, reportError } from './exit-codes.js';
+import { DEFAULT_PROFILE, resolveProfile } from './profiles.js';
 
 /*
  * `gale admin …`: users and credentials. The commands speak to an AccountsBackend (admin/backend.ts); today that is the
@@ -10,12 +15,17 @@ import type { AccountUserView, ApiKeyView, TokenView } from '../contracts/accoun
  * store is never guessed: run from the wrong directory, a default would open (and make) an empty one and report
  * "no user …". So a store must be named (--data-dir, --database-url, GALE_DATA_DIR, GALE_DATABASE_URL, or the GALE_CONFIG
  * file) and must exist; the one used is said on stderr. A refusal exits 2, before anything is done.
+ *
+ * When no store is named, the commands go to a server's admin routes instead (admin/http-backend.ts), with the
+ * credentials of a user profile or the GALE_ENDPOINT/GALE_TOKEN environment, as the user commands do: the caller must
+ * be a compute admin. Errors there are reported as the user commands report them (exit-codes.ts).
  */
 
 interface StoreFlags {
   dataDir?: string;
   databaseUrl?: string;
   databaseSchema?: string;
+  profile?: string;
 }
 
 /** Refused before anything was done (no store named, or none there): exit status 2, as for a usage error. */
@@ -36,13 +46,49 @@ function storeNamed(flags: StoreFlags, env: NodeJS.ProcessEnv): boolean {
   }
 }
 
-async function openBackend(flags: StoreFlags): Promise<AccountsBackend> {
-  if (!storeNamed(flags, process.env)) {
+/** Where the credentials come from, for the line on stderr (never the credentials themselves). */
+function credentialSource(flags: StoreFlags, env: NodeJS.ProcessEnv): string {
+  if (env.GALE_TOKEN) return 'GALE_TOKEN';
+  if (env.GALE_API_KEY) return 'GALE_API_KEY';
+  return `profile ${flags.profile ?? env.GALE_PROFILE ?? DEFAULT_PROFILE}`;
+}
+
+/** No store named: a server's admin routes, with the profile's (or the environment's) credentials. */
+function openApiBackend(flags: StoreFlags): AccountsBackend {
+  let endpoint: string;
+  try {
+    endpoint = resolveProfile(flags.profile).endpoint;
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
     throw new Refusal(
       'which store? gale admin works on the store of a Gale server, named with --data-dir DIR (its data directory) or ' +
-        '--database-url postgres://… (or GALE_DATA_DIR, GALE_DATABASE_URL, or dataDir/databaseUrl in the GALE_CONFIG file); nothing was done',
+        '--database-url postgres://… (or GALE_DATA_DIR, GALE_DATABASE_URL, or dataDir/databaseUrl in the GALE_CONFIG file), or ' +
+        "through a server's admin API as a compute admin, with a profile (`gale login --endpoint URL`, then --profile NAME if " +
+        `not the default) or GALE_ENDPOINT and GALE_TOKEN. Neither is here (${error.message.replace(/: (run|set) .*$/, '')}); nothing was done`,
     );
   }
+  return httpBackend(clientFor({ profile: flags.profile }).admin.users, `${endpoint} (${credentialSource(flags, process.env)})`);
+}
+
+/** An error from the admin routes, told as the user commands tell theirs, with what a 403 means here. */
+function reportApiError(error: unknown, backend: AccountsBackend): void {
+  if (error instanceof ValueRefOverHttpError) {
+    process.stderr.write(`gale admin: ${error.message}\n`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  const forbidden = error instanceof GaleApiError && error.status === 403;
+  reportError(
+    error,
+    forbidden
+      ? `${backend.target} refused: these credentials are not a compute admin's, and gale admin over the API needs one ` +
+          '(log in with an admin\'s token or key pair, or name the store with --data-dir / --database-url on the server\'s host): '
+      : '',
+  );
+}
+
+async function openBackend(flags: StoreFlags): Promise<AccountsBackend> {
+  if (!storeNamed(flags, process.env)) return openApiBackend(flags);
   const overrides: ConfigOverrides = {};
   if (flags.dataDir) overrides.dataDir = flags.dataDir;
   if (flags.databaseUrl) overrides.databaseUrl = flags.databaseUrl;
@@ -75,6 +121,10 @@ async function withBackend(command: Command, run: (backend: AccountsBackend) => 
   process.stderr.write(`gale admin: using ${backend.target}\n`);
   try {
     await run(backend);
+  } catch (error) {
+    // The local backend's errors go on as they always have (gale.ts reports them, exit 1).
+    if (storeNamed(command.optsWithGlobals<StoreFlags>(), process.env)) throw error;
+    reportApiError(error, backend);
   } finally {
     await backend.close();
   }
@@ -108,10 +158,11 @@ function credentialRef(id: string | undefined, value: string | undefined, valueF
 export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
-    .description('manage users and credentials on a server\'s store (works with or without a running server)')
+    .description("manage users and credentials: on a server's store (with or without a running server), or else through its admin API")
     .option('--data-dir <dir>', 'the data directory of the SQLite store (GALE_DATA_DIR); it must exist')
     .option('--database-url <url>', 'the PostgreSQL store, postgres://… (GALE_DATABASE_URL); it must exist')
-    .option('--database-schema <name>', 'the PostgreSQL schema Gale keeps its tables in (GALE_DATABASE_SCHEMA)');
+    .option('--database-schema <name>', 'the PostgreSQL schema Gale keeps its tables in (GALE_DATABASE_SCHEMA)')
+    .option('--profile <name>', 'without a store: the profile whose server and (compute admin) credentials to use (default: $GALE_PROFILE or "default")');
 
   const users = admin.command('users').description('users and their tiers');
   users
