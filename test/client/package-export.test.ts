@@ -10,7 +10,7 @@ import { run } from '../helpers/tools.js';
 
 /*
  * `import { Gale } from 'gale/client'` works from the built package, as a user gets it: a copy of this checkout's
- * package (package.json, tsconfigs, src, the same node_modules) is built with its own `npm run build`, then imported
+ * package (package.json, tsconfigs, src, console, the same node_modules) is built with its own `npm run build`, then imported
  * by its name through "exports", from inside the package (self-reference) and from another package that depends on
  * it, at run time by Node and at compile time by tsc (the "types" condition). The checkout's own dist is not touched.
  */
@@ -33,7 +33,8 @@ describe('the gale/client package export', () => {
   before(async () => {
     mkdirSync(pkg);
     for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(ROOT, file), join(pkg, file));
-    cpSync(join(ROOT, 'src'), join(pkg, 'src'), { recursive: true });
+    // The whole build, as `npm run build` makes it for a user: the console's sources too.
+    for (const folder of ['src', 'console']) cpSync(join(ROOT, folder), join(pkg, folder), { recursive: true, filter: (path) => !path.includes('/console/dist') });
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'), 'dir');
     const built = run('npm', ['run', 'build', '--prefix', pkg]);
     assert.equal(built.status, 0, `npm run build failed:\n${built.output}`);
