@@ -57,11 +57,15 @@ export function workClaims(db: Db): ClaimSide {
       const held = new Set(renewed.map((row) => row.id));
       const rest = ids.filter((id) => !held.has(id));
       if (rest.length === 0) return [];
-      // Not renewed: taken over by another replica (or purged by it), or given back by the work itself as it finished
-      // between the caller's look at what is in flight and this update. Only the first is a loss.
+      // Not renewed: taken over by another replica, or given back by the work itself as it finished between the
+      // caller's look at what is in flight and this update: its lease released, or, for a deleted instance, its row
+      // purged (only the lease holder purges one). Only a take-over is a loss.
       const owners = await db.kysely.selectFrom('instances').select(['id', 'lease_owner']).where('id', 'in', rest).execute();
-      const released = new Set(owners.filter((row) => row.lease_owner === null).map((row) => row.id));
-      return rest.filter((id) => !released.has(id));
+      const takenBy = new Map(owners.map((row) => [row.id, row.lease_owner]));
+      return rest.filter((id) => {
+        const owner = takenBy.get(id);
+        return owner !== undefined && owner !== null;
+      });
     },
 
     async releaseLeases(owner: string): Promise<number> {
