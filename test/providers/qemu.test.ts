@@ -116,7 +116,7 @@ describe('qemu provider parts', () => {
     }
   });
 
-  test('the console: offsets since creation, the last 1 MiB served, and its disk freed by a hole', async (t) => {
+  test('the console: offsets since creation, the last 1 MiB served, and its disk freed by a hole', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gale-console-'));
     const path = join(dir, 'console.log');
     try {
@@ -130,10 +130,16 @@ describe('qemu provider parts', () => {
       assert.equal(tail.start, 2 * CONSOLE_KEEP_BYTES);
       assert.equal(tail.next, 3 * CONSOLE_KEEP_BYTES);
       assert.equal(tail.contents.length, CONSOLE_KEEP_BYTES);
-      if (!(await boundConsole(path))) return t.skip('cannot punch holes here (no fallocate, or a file system without them)');
       const after = await stat(path);
-      assert.equal(after.size, 3 * CONSOLE_KEEP_BYTES, 'offsets are kept');
-      assert.ok(after.blocks * 512 <= 1.1 * CONSOLE_KEEP_BYTES, `the disk under the old output is freed (${after.blocks * 512} bytes held)`);
+      if (!(await boundConsole(path))) {
+        // No fallocate, or a file system without holes: the file is left whole (reads stay bounded, as checked above).
+        assert.notEqual(process.env.CI, 'true', 'CI=true: the console file must be bounded on disk (util-linux fallocate)');
+        assert.equal((await stat(path)).blocks, after.blocks, 'nothing cut without a hole to punch');
+        return;
+      }
+      const bounded = await stat(path);
+      assert.equal(bounded.size, 3 * CONSOLE_KEEP_BYTES, 'offsets are kept');
+      assert.ok(bounded.blocks * 512 <= 1.1 * CONSOLE_KEEP_BYTES, `the disk under the old output is freed (${bounded.blocks * 512} bytes held)`);
       assert.equal((await readConsole(path, 0)).contents, tail.contents);
     } finally {
       await rm(dir, { recursive: true, force: true });
