@@ -1,4 +1,4 @@
-import type { Kysely, LogEvent } from 'kysely';
+import type { CompiledQuery, Kysely, LogEvent } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import type { IdRange } from '../domain/provider.js';
 import type { Database } from './schema.js';
@@ -41,6 +41,11 @@ export interface Db {
   /** Hears of events appended by this process (SQLite) or any process on the database (PostgreSQL's LISTEN). */
   subscribeToEvents(listener: () => void): () => void;
   readonly queries: QueryCounter;
+  /**
+   * SQLite: runs a read at once, without Kysely's executor, when the connection is free (undefined when it is not,
+   * and the read goes through Kysely). Used by the precompiled hot reads (precompiled.ts).
+   */
+  readonly readNow?: <R>(query: CompiledQuery<R>) => R[] | undefined;
 }
 
 /** Counts the statements a store sends (Kysely's log hook sees every one, in transactions too): gale_store_queries_total. */

@@ -10,6 +10,11 @@
 
 export class AsyncMutex {
   #tail: Promise<void> = Promise.resolve();
+  /**
+   * Write transactions committed on the file by this process's handles (GroupCommitter counts them, before telling
+   * their writers): a handle's readers end their read transaction when it moves (ReadTurn, sqlite-dialect.ts).
+   */
+  commits = 0;
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const previous = this.#tail;

@@ -131,6 +131,7 @@ export class GroupCommitter {
       if (commitError === undefined) {
         try {
           await batch.trx.commit().execute();
+          this.mutex.commits++;
           this.counts.commits++;
           this.counts.writes += batch.settle.length;
         } catch (error) {

@@ -20,15 +20,15 @@ const MAX_ID_ATTEMPTS = 16;
 export function instanceStore(db: Db): InstanceStore {
   const { kysely } = db;
 
-  const liveById = precompiled(kysely, (id) =>
+  const liveById = precompiled(db, (id) =>
     kysely.selectFrom('instances').select(INSTANCE_COLUMNS).where('id', '=', id).where('deleted_at', 'is', null),
   );
   // GET /instances/{id} is the hottest read: a primary-key lookup compiled once, of the columns the answer shows.
-  const summaryById = precompiled(kysely, (id) =>
+  const summaryById = precompiled(db, (id) =>
     kysely.selectFrom('instances').select(SUMMARY_COLUMNS).where('id', '=', id).where('deleted_at', 'is', null),
   );
   // Served by the partial index instances_user_live (user_id, created_at, id) WHERE deleted_at IS NULL.
-  const liveByUser = precompiled(kysely, (userId) =>
+  const liveByUser = precompiled(db, (userId) =>
     kysely
       .selectFrom('instances')
       .select(SUMMARY_COLUMNS)

@@ -143,7 +143,7 @@ export async function pruneOperations(db: Db, finishedBefore: number, limit: num
 }
 
 export function operationReader(db: Db): (id: string) => Promise<Operation | undefined> {
-  const byId = precompiled(db.kysely, (id) => db.kysely.selectFrom('operations').selectAll().where('id', '=', id));
+  const byId = precompiled(db, (id) => db.kysely.selectFrom('operations').selectAll().where('id', '=', id));
   return async (id) => {
     const [row] = await byId(id);
     return row ? toOperation(row) : undefined;

@@ -18,6 +18,7 @@ import { GaleSqliteDialect } from './sqlite-dialect.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 const BUSY_TIMEOUT_MS = 5000;
+const PAGE_CACHE_KIB = 64 * 1024;
 const MEMORY = ':memory:';
 // Checkpoints run in a worker (wal-checkpointer.ts); the server's own connection only steps in past ~40 MB of log.
 const CHECKPOINT_INTERVAL_MS = 250;
@@ -50,6 +51,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // crash loses nothing, a power loss or OS crash may lose the last commits but never corrupts the file.
     if (filename !== MEMORY) await enableWal(sqlite);
     sqlite.pragma('synchronous = NORMAL');
+    // Up to 64 MiB of pages kept in memory (SQLite's default is 2 MiB): the hot reads are random primary-key lookups,
+    // and past the default each missed page is a read system call. Pages are cached only as they are read.
+    sqlite.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     sqlite.pragma('foreign_keys = ON');
     fileMutex = acquireFileMutex(filename === MEMORY ? undefined : realpathSync(filename));
   } catch (error) {
@@ -59,7 +63,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 
   const { mutex, release } = fileMutex;
   const queries = new QueryCounter();
-  const kysely = new Kysely<Database>({ dialect: new GaleSqliteDialect(sqlite), log: queries.log });
+  const dialect = new GaleSqliteDialect(sqlite, () => mutex.commits);
+  const kysely = new Kysely<Database>({ dialect, log: queries.log });
   let checkpointer: WalCheckpointer | undefined;
   const teardown = async (): Promise<void> => {
     await checkpointer?.close();
@@ -78,7 +83,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
 
   const writes = new GroupCommitter(kysely, mutex, () => sqlite.inTransaction);
-  const disk = new DiskWatch(sqlite, filename);
+  const disk = new DiskWatch(sqlite, filename, () => dialect.endReadTurn());
   // Every write happens in this process: it tells its own listeners, after the commit.
   const listeners = new EventListeners();
   const db: Db = {
@@ -90,6 +95,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     eventsCommitted: () => listeners.notify(),
     subscribeToEvents: (listener) => listeners.add(listener),
     queries,
+    readNow: (query) => dialect.readNow(query),
   };
   const store = createKyselyStore(db, teardown);
   if (filename === MEMORY) return store;
@@ -111,6 +117,7 @@ class DiskWatch {
   constructor(
     private readonly sqlite: BetterSqlite3.Database,
     private readonly filename: string,
+    private readonly endReadTurn: () => void,
   ) {
     sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   }
@@ -136,7 +143,8 @@ class DiskWatch {
     if (this.fullSince !== undefined) return;
     this.fullSince = Date.now();
     setImmediate(() => {
-      // Not inside another batch's transaction: a checkpoint there cannot truncate.
+      // Not inside another batch's transaction, nor holding a read snapshot: a checkpoint there cannot truncate.
+      this.endReadTurn();
       if (this.sqlite.inTransaction) return;
       try {
         this.sqlite.pragma('wal_checkpoint(TRUNCATE)');

@@ -49,7 +49,7 @@ export function userStore(db: Db): UserStore {
   const { kysely } = db;
 
   // Credential lookups run on every authenticated request: one indexed join each, compiled once.
-  const apiKeyByHash = precompiled(kysely, (keyHash) =>
+  const apiKeyByHash = precompiled(db, (keyHash) =>
     kysely
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.user_id')
@@ -57,7 +57,7 @@ export function userStore(db: Db): UserStore {
       .select(['api_keys.secret_hash', 'api_keys.revoked_at'])
       .where('api_keys.key_hash', '=', keyHash),
   );
-  const tokenByHash = precompiled(kysely, (tokenHash) =>
+  const tokenByHash = precompiled(db, (tokenHash) =>
     kysely
       .selectFrom('tokens')
       .innerJoin('users', 'users.id', 'tokens.user_id')
@@ -65,7 +65,7 @@ export function userStore(db: Db): UserStore {
       .select(['tokens.expires_at', 'tokens.revoked_at'])
       .where('tokens.token_hash', '=', tokenHash),
   );
-  const userById = precompiled(kysely, (id) => kysely.selectFrom('users').select(USER_COLUMNS).where('id', '=', id));
+  const userById = precompiled(db, (id) => kysely.selectFrom('users').select(USER_COLUMNS).where('id', '=', id));
 
   /** A change to one user, guarded by an Idempotency-Key when one is given. */
   function updateUser(id: string, idempotency: IdempotentWrite<User> | undefined, change: (trx: Kysely<Database>) => Promise<User | undefined>): Promise<User> {
