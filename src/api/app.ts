@@ -16,7 +16,7 @@ import { serializeRequest } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { registerBodyParsing } from './body-parsing.js';
 import { registerErrorHandling } from './error-handling.js';
-import { OneLinePerRequest, RequestLines } from './request-log.js';
+import { lazyRequestLogger, OneLinePerRequest, RequestLines } from './request-log.js';
 import { registerOperability, type ReadinessChecks } from './routes/operability.js';
 import { registerConsole } from './routes/console.js';
 import { registerAccessControl } from './access-control.js';
@@ -56,6 +56,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
     // Errors logged with their request go through serializeRequest, so that no credential put in a query is logged.
     loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }),
     logController: new OneLinePerRequest(requestLines),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: options.bodyLimitBytes,
     schemaController: schemaController(),
     genReqId: (req) => {
