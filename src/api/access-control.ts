@@ -1,5 +1,7 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, GaleError } from '../domain/errors.js';
 import { credentialPrefix } from './auth-failures.js';
+import type { Principal } from './authenticator.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { RateLimitedError, type LimitState } from './request-limiter.js';
 import { tierOf, type ApiServices, type GaleApp } from './services.js';
@@ -14,34 +16,70 @@ function setLimitHeaders(reply: { header(name: string, value: string | number): 
  * Runs before the body is parsed or validated: authenticate, then rate limit, so that nobody learns
  * anything about the API's validation without credentials, and abusive callers are refused cheaply.
  * Compute admins on admin routes bypass the rate limit, as the family documents.
+ *
+ * A plain hook rather than an async one: a request whose credential is cached and whose counts are in memory (nearly
+ * every request of a one-replica Gale) is let through within the call, without a promise; only a credential's first
+ * request in the cache's lifetime, a refusal, or a limiter in Redis or PostgreSQL takes the asynchronous way.
  */
 export function registerAccessControl(app: GaleApp, services: ApiServices, metrics: GaleMetrics): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const access = request.routeOptions.config.access ?? 'public';
-    if (access === 'public') return;
-    const principal = await authenticate(request.ip, request.headers);
-    request.principal = principal;
-    if (access === 'admin' && principal.isAdmin) return;
+    if (access === 'public') return done();
+    let principal: Principal | undefined;
+    let limit: LimitState | undefined;
+    try {
+      principal = services.authenticator.authenticateNow(request.headers);
+      if (principal) {
+        request.principal = principal;
+        if (access === 'admin' && principal.isAdmin) return done();
+        limit = services.limiter.consumeNow(principal.user.id, tierOf(services, principal.user.tier));
+        if (limit) {
+          setLimitHeaders(reply, limit);
+          return done(access === 'admin' ? forbidden('this route needs the compute_admin role') : undefined);
+        }
+      }
+    } catch (error) {
+      // Refusals (a malformed or revoked credential, a request over the allowance) are counted and logged there.
+      refuse(request, reply, error).catch(done);
+      return;
+    }
+    checkLater(request, reply, principal).then(() => done(), done);
+  });
+
+  /** What could not be answered at once: the credential's lookup in the store, or a limiter in a shared store. */
+  async function checkLater(request: FastifyRequest, reply: FastifyReply, cached: Principal | undefined): Promise<void> {
+    const access = request.routeOptions.config.access;
+    let principal = cached;
+    if (!principal) {
+      try {
+        principal = await services.authenticator.authenticate(request.headers);
+      } catch (error) {
+        return refuse(request, reply, error);
+      }
+      request.principal = principal;
+      if (access === 'admin' && principal.isAdmin) return;
+    }
     const tier = tierOf(services, principal.user.tier);
     try {
       setLimitHeaders(reply, await services.limiter.consume(principal.user.id, tier));
     } catch (error) {
-      if (error instanceof RateLimitedError) {
-        metrics.rateLimitRejections.inc({ tier: tier.name });
-        setLimitHeaders(reply, error.state);
-      }
-      throw error;
+      return refuse(request, reply, error);
     }
     if (access === 'admin') throw forbidden('this route needs the compute_admin role');
-  });
+  }
 
-  /** Wrong credentials count against the address and the credential; past the allowance they answer 429 (auth-failures.ts). */
-  async function authenticate(address: string, headers: Parameters<typeof services.authenticator.authenticate>[0]) {
-    try {
-      return await services.authenticator.authenticate(headers);
-    } catch (error) {
-      if (error instanceof GaleError && error.code === 'unauthenticated') throw await services.authFailures.failed(address, credentialPrefix(headers), error);
-      throw error;
+  /**
+   * Always throws. Wrong credentials count against the address and the credential, and past the allowance answer 429
+   * (auth-failures.ts); a request over its rate limit carries the limit's headers and is counted by tier.
+   */
+  async function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown): Promise<never> {
+    if (error instanceof GaleError && error.code === 'unauthenticated') {
+      throw await services.authFailures.failed(request.ip, credentialPrefix(request.headers), error);
     }
+    if (error instanceof RateLimitedError) {
+      metrics.rateLimitRejections.inc({ tier: error.tier.name });
+      setLimitHeaders(reply, error.state);
+    }
+    throw error;
   }
 }

@@ -41,54 +41,71 @@ export class Authenticator {
   }
 
   async authenticate(headers: IncomingHttpHeaders): Promise<Principal> {
-    const authorization = single(headers, 'authorization');
-    const apiKey = single(headers, 'api-key');
-    const apiSecret = single(headers, 'api-secret');
-    if (authorization !== undefined && (apiKey !== undefined || apiSecret !== undefined)) {
-      throw invalidRequest('send either Authorization: Bearer <token> or api-key and api-secret, not both');
-    }
-    if (authorization !== undefined) return this.fromToken(authorization);
-    if (apiKey !== undefined || apiSecret !== undefined) {
-      if (!apiKey || !apiSecret) throw unauthenticated('api-key and api-secret must be sent together');
-      return this.fromKey(apiKey, apiSecret);
-    }
-    throw forbidden('authentication required: send Authorization: Bearer <token>, or api-key and api-secret');
+    const credential = credentialOf(headers);
+    const hit = this.cache.get(credential.cacheKey);
+    return this.verify(credential, hit ? hit.value : await this.load(credential));
   }
 
-  private async fromToken(authorization: string): Promise<Principal> {
-    const match = /^Bearer +([^\s]+) *$/i.exec(authorization);
-    if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
-    const tokenHash = hashCredential(match[1]!);
-    const found = (await this.lookup(`t:${tokenHash}`, async () => {
-      const row = await this.users.findToken(tokenHash);
-      return row ? { user: row.user, expiresAt: row.expiresAt, revoked: row.revokedAt !== null } : null;
-    })) as CachedToken | null;
-    if (!found || found.revoked) throw unauthenticated('invalid or revoked token');
-    if (found.expiresAt <= this.clock.now()) throw unauthenticated('the token has expired; create a new one');
-    return principalOf(found.user);
+  /**
+   * The same answer at once when the credential's lookup is cached (as it is for every request but a credential's
+   * first in cacheMs), or undefined when the store must be asked (authenticate then). Throws as authenticate does.
+   */
+  authenticateNow(headers: IncomingHttpHeaders): Principal | undefined {
+    const credential = credentialOf(headers);
+    const hit = this.cache.get(credential.cacheKey);
+    return hit ? this.verify(credential, hit.value) : undefined;
   }
 
-  private async fromKey(apiKey: string, apiSecret: string): Promise<Principal> {
-    const keyHash = hashCredential(apiKey);
-    const found = (await this.lookup(`k:${keyHash}`, async () => {
-      const row = await this.users.findApiKey(keyHash);
-      return row ? { user: row.user, secretHash: row.secretHash, revoked: row.revokedAt !== null } : null;
-    })) as CachedKey | null;
-    // Hash the secret even when the key is unknown, so timing does not tell known keys apart.
-    const secretHash = hashCredential(apiSecret);
-    if (!found || !sameHash(found.secretHash, secretHash) || found.revoked) {
-      throw unauthenticated('invalid api-key or api-secret');
+  private async load(credential: Credential): Promise<Lookup> {
+    let value: Lookup;
+    if (credential.kind === 'token') {
+      const row = await this.users.findToken(credential.hash);
+      value = row ? { user: row.user, expiresAt: row.expiresAt, revoked: row.revokedAt !== null } : null;
+    } else {
+      const row = await this.users.findApiKey(credential.hash);
+      value = row ? { user: row.user, secretHash: row.secretHash, revoked: row.revokedAt !== null } : null;
     }
-    return principalOf(found.user);
-  }
-
-  private async lookup(cacheKey: string, load: () => Promise<Lookup>): Promise<Lookup> {
-    const hit = this.cache.get(cacheKey);
-    if (hit) return hit.value;
-    const value = await load();
-    this.cache.set(cacheKey, { value });
+    this.cache.set(credential.cacheKey, { value });
     return value;
   }
+
+  private verify(credential: Credential, found: Lookup): Principal {
+    if (credential.kind === 'token') {
+      const token = found as CachedToken | null;
+      if (!token || token.revoked) throw unauthenticated('invalid or revoked token');
+      if (token.expiresAt <= this.clock.now()) throw unauthenticated('the token has expired; create a new one');
+      return principalOf(token.user);
+    }
+    const key = found as CachedKey | null;
+    // The secret is hashed even when the key is unknown, so timing does not tell known keys apart.
+    const secretHash = hashCredential(credential.secret);
+    if (!key || !sameHash(key.secretHash, secretHash) || key.revoked) throw unauthenticated('invalid api-key or api-secret');
+    return principalOf(key.user);
+  }
+}
+
+/** A request's credential, checked for form: the hash it is looked up by, and the api-key's secret. */
+type Credential = { kind: 'token'; hash: string; cacheKey: string } | { kind: 'key'; hash: string; cacheKey: string; secret: string };
+
+function credentialOf(headers: IncomingHttpHeaders): Credential {
+  const authorization = single(headers, 'authorization');
+  const apiKey = single(headers, 'api-key');
+  const apiSecret = single(headers, 'api-secret');
+  if (authorization !== undefined && (apiKey !== undefined || apiSecret !== undefined)) {
+    throw invalidRequest('send either Authorization: Bearer <token> or api-key and api-secret, not both');
+  }
+  if (authorization !== undefined) {
+    const match = /^Bearer +([^\s]+) *$/i.exec(authorization);
+    if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+    const hash = hashCredential(match[1]!);
+    return { kind: 'token', hash, cacheKey: `t:${hash}` };
+  }
+  if (apiKey !== undefined || apiSecret !== undefined) {
+    if (!apiKey || !apiSecret) throw unauthenticated('api-key and api-secret must be sent together');
+    const hash = hashCredential(apiKey);
+    return { kind: 'key', hash, cacheKey: `k:${hash}`, secret: apiSecret };
+  }
+  throw forbidden('authentication required: send Authorization: Bearer <token>, or api-key and api-secret');
 }
 
 function principalOf(user: User): Principal {

@@ -1,6 +1,7 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { GaleError } from '../domain/errors.js';
 import type { Tier } from '../domain/tiers.js';
+import { MemoryLimiter } from './memory-limiter.js';
 import type { Limiter } from './shared-limiter.js';
 
 export interface LimitState {
@@ -13,8 +14,7 @@ export interface LimitState {
 /** Makes the limiter for one tier; the composition root picks the backing store (memory, Redis, PostgreSQL). */
 export type LimiterFactory = (tier: Tier) => Limiter;
 
-export const memoryLimiterFactory: LimiterFactory = (tier) =>
-  new RateLimiterMemory({ keyPrefix: `gale-rl-${tier.name}`, points: tier.requestsPerMinute, duration: 60 });
+export const memoryLimiterFactory: LimiterFactory = (tier) => new MemoryLimiter(tier.requestsPerMinute, 60);
 
 /**
  * Per-user request allowance: each tier grants requestsPerMinute requests a minute, which a user may spend
@@ -29,14 +29,20 @@ export class RequestLimiter {
   async consume(userId: string, tier: Tier): Promise<LimitState> {
     const limiter = this.limiterFor(tier);
     try {
-      const res = await limiter.consume(userId, 1);
-      return stateOf(tier, res);
+      return stateOf(tier, await limiter.consume(userId, 1));
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        const state = stateOf(tier, rejection);
-        throw new RateLimitedError(state, tier);
-      }
-      throw rejection;
+      throw refusal(tier, rejection);
+    }
+  }
+
+  /** The same, answered at once when the counts are in this process's memory; undefined when they are elsewhere. */
+  consumeNow(userId: string, tier: Tier): LimitState | undefined {
+    const limiter = this.limiterFor(tier);
+    if (!(limiter instanceof MemoryLimiter)) return undefined;
+    try {
+      return stateOf(tier, limiter.consumeNow(userId, 1));
+    } catch (rejection) {
+      throw refusal(tier, rejection);
     }
   }
 
@@ -50,6 +56,11 @@ export class RequestLimiter {
   }
 }
 
+/** Over the allowance (a RateLimiterRes) becomes the API's 429; anything else is the limiter's own failure. */
+function refusal(tier: Tier, rejection: unknown): unknown {
+  return rejection instanceof RateLimiterRes ? new RateLimitedError(stateOf(tier, rejection), tier) : rejection;
+}
+
 function stateOf(tier: Tier, res: RateLimiterRes): LimitState {
   return {
     limit: tier.requestsPerMinute,
@@ -59,7 +70,7 @@ function stateOf(tier: Tier, res: RateLimiterRes): LimitState {
 }
 
 export class RateLimitedError extends GaleError {
-  constructor(readonly state: LimitState, tier: Tier) {
+  constructor(readonly state: LimitState, readonly tier: Tier) {
     super('rate_limited', `rate limit exceeded: ${tier.requestsPerMinute} requests per minute (tier ${tier.name}); retry in ${state.resetSeconds} s`, {
       retryAfterSeconds: state.resetSeconds,
     });
