@@ -6,6 +6,13 @@
  *   BENCH_CYCLES (default 10)  BENCH_POLL_MS (default 10: how often both sides look for the end state)
  *   BENCH_RECONCILER_POLL_MS (default 20; it hardly matters, since every API write wakes the reconciler at once)
  * "paired" is the median of per-cycle ratios, steadier than the ratio of medians when the host is busy.
+ *   BENCH_CONCURRENT=20,100: instead, for each N, N creates at once through Gale (from the first POST until every
+ *   GET /instances/{id} reads RUNNING) against N concurrent dockerode create+start of the same containers, and N deletes
+ *   at once against N removes (until the engine has none of them). BENCH_ROUNDS rounds (default 3), alternating which
+ *   side goes first, the unfinished ones looked at every BENCH_SWEEP_MS (default 100). Target there: ratio <= 1.10.
+ *   BENCH_TRACE=1 also prints, per batch, when each container's engine calls were sent and answered, and this process's
+ *   CPU time. BENCH_RECONCILER_CONCURRENCY sets reconciler.concurrency (default: the config default, 8): with fewer
+ *   slots than N, Gale works the batch in waves where raw Docker takes it all at once.
  * Needs the busybox-micro image (`npx tsx src/cli/gale.ts images build`). Container addresses are never contacted.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,6 +21,7 @@ import { containerConfig } from '../src/providers/docker/container-config.js';
 import { BUSYBOX_IMAGE_TAG, buildBusyboxImage, containerName, LABELS } from '../src/providers/docker/index.js';
 import { startBenchGale, type BenchGale } from './lib/docker-gale.js';
 import { formatRow, pairedRatio, summarize } from './lib/docker-stats.js';
+import { cpuMs, phases, traceEngineCalls } from './lib/docker-trace.js';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 10);
@@ -79,15 +87,20 @@ async function galeCycle(gale: BenchGale, into: Timings): Promise<void> {
 }
 
 let rawSeq = 0;
-async function rawCycle(into: Timings): Promise<void> {
+/** The very container Gale would make (labels, limits, console, stop timeout), under another installation id so
+ * that the Gale under test never takes it for an orphan of its own. */
+function rawOptions(): Dockerode.ContainerCreateOptions {
   rawSeq += 1;
   const instanceId = `${rawInstallation}-${rawSeq}`;
-  // The very container Gale would make (labels, limits, console, stop timeout), under another installation id so
-  // that the Gale under test never takes it for an orphan of its own.
-  const options = containerConfig(
+  return containerConfig(
     { instanceId, userId: 'bench', zone: 'us-central1-a', templateId: 'busybox-micro', image: BUSYBOX_IMAGE_TAG, machineType: 'e2-micro', vcpus: 2, memoryMb: 1024, diskGb: 10 },
     { installationId: rawInstallation, network: undefined, stopGraceMs: 60_000, storageOpt: undefined },
   );
+}
+
+async function rawCycle(into: Timings): Promise<void> {
+  const options = rawOptions();
+  const instanceId = options.Labels![LABELS.instanceId]!;
   const t0 = performance.now();
   const container = await docker.createContainer(options);
   await container.start();
@@ -106,6 +119,140 @@ async function cleanUp(installationId: string | undefined): Promise<void> {
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.installation}=${label}`] } });
     await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
   }
+}
+
+const CONCURRENT = (process.env.BENCH_CONCURRENT ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const TRACE = process.env.BENCH_TRACE === '1';
+const CONCURRENT_TARGET = 1.1;
+// A sweep GETs every instance not yet RUNNING; at 10 ms with 100 instances that would be 10,000 requests a second
+// spent by the bench inside the Gale it measures (they share this process and the host's 2 cores with the engine).
+const SWEEP_MS = Number(process.env.BENCH_SWEEP_MS ?? 100);
+
+interface Batch {
+  /** From the first request until the last of the N reads RUNNING (Gale: GET /instances/{id}; raw: start answered). */
+  create: number;
+  /** From the first delete until the engine has none of the N containers. */
+  delete: number;
+}
+
+/** Until every one of the names is gone from the engine, looking at those still there every POLL_MS. */
+async function allGone(names: string[]): Promise<void> {
+  let left = names;
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (left.length > 0) {
+    const present = await Promise.all(left.map((name) => exists(name)));
+    left = left.filter((_, i) => present[i]);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${left.length} containers to go`);
+    await sleep(SWEEP_MS);
+  }
+}
+
+async function galeBatch(gale: BenchGale, n: number): Promise<Batch> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const answered: number[] = [];
+  const ids = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const created = await request(gale, 'POST', '/instances', { template_id: 'busybox-micro' });
+      if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.json)}`);
+      answered.push(performance.now() - t0);
+      return (created.json as { id: string }).id;
+    }),
+  );
+  // One sweep at a time over the instances not yet seen RUNNING: a poll per instance every few milliseconds would
+  // be a load of its own on the Gale under test, which shares this process.
+  const runningAt = new Map<string, number>();
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (let pending = ids; pending.length > 0; ) {
+    const seen = await Promise.all(pending.map((id) => request(gale, 'GET', `/instances/${id}`)));
+    const now = performance.now() - t0;
+    seen.forEach((r, i) => {
+      if ((r.json as { status?: string }).status === 'RUNNING') runningAt.set(pending[i]!, now);
+    });
+    pending = pending.filter((id) => !runningAt.has(id));
+    if (pending.length === 0) break;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pending.length} instances to run`);
+    await sleep(SWEEP_MS);
+  }
+  const create = performance.now() - t0;
+  const names = ids.map(containerName);
+  if (TRACE) {
+    console.log(`gale ${n}: this process used ${cpuMs(cpu0)} ms of CPU`);
+    console.log(phases(`gale ${n}`, names, t0, { 'POST answered': answered, 'RUNNING seen (GET)': ids.map((id) => runningAt.get(id)) }));
+  }
+
+  const t1 = performance.now();
+  await Promise.all(
+    ids.map(async (id) => {
+      const deleted = await request(gale, 'DELETE', `/instances/${id}`);
+      if (deleted.status !== 204) throw new Error(`delete answered ${deleted.status}`);
+    }),
+  );
+  await allGone(names);
+  return { create, delete: performance.now() - t1 };
+}
+
+async function rawBatch(n: number): Promise<Batch> {
+  const all = Array.from({ length: n }, () => rawOptions());
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const containers = await Promise.all(
+    all.map(async (options) => {
+      const container = await docker.createContainer(options);
+      await container.start();
+      await until(`${options.name} running`, () => container.inspect(), (info) => info.State.Running);
+      return container;
+    }),
+  );
+  const create = performance.now() - t0;
+  if (TRACE) console.log(`raw ${n}: this process used ${cpuMs(cpu0)} ms of CPU`);
+  if (TRACE) console.log(phases(`raw ${n}`, all.map((o) => o.name!), t0, {}));
+  const t1 = performance.now();
+  await Promise.all(containers.map((c) => c.remove({ force: true, v: true })));
+  await allGone(all.map((o) => o.name!));
+  return { create, delete: performance.now() - t1 };
+}
+
+async function concurrentMain(): Promise<void> {
+  await docker.ping();
+  await buildBusyboxImage({ docker });
+  if (TRACE) traceEngineCalls(docker);
+  const gale = await startBenchGale();
+  const results: string[] = [];
+  let worst = 0;
+  try {
+    // Unmeasured: the first create pays for image and storage-driver look-ups on both sides.
+    await rawBatch(2);
+    await galeBatch(gale, 2);
+    for (const n of CONCURRENT) {
+      const gales: Batch[] = [];
+      const raws: Batch[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        if (round % 2 === 0) {
+          gales.push(await galeBatch(gale, n));
+          raws.push(await rawBatch(n));
+        } else {
+          raws.push(await rawBatch(n));
+          gales.push(await galeBatch(gale, n));
+        }
+        const [g, r] = [gales.at(-1)!, raws.at(-1)!];
+        process.stderr.write(`N=${n} round ${round + 1}/${ROUNDS}: gale ${g.create.toFixed(0)}/${g.delete.toFixed(0)} ms, raw ${r.create.toFixed(0)}/${r.delete.toFixed(0)} ms\n`);
+      }
+      const create = [summarize(gales.map((b) => b.create)), summarize(raws.map((b) => b.create))] as const;
+      const del = [summarize(gales.map((b) => b.delete)), summarize(raws.map((b) => b.delete))] as const;
+      results.push(formatRow(`${n} x create->RUNNING`, create[0], create[1], pairedRatio(gales.map((b) => b.create), raws.map((b) => b.create))));
+      results.push(formatRow(`${n} x delete->gone`, del[0], del[1], pairedRatio(gales.map((b) => b.delete), raws.map((b) => b.delete))));
+      worst = Math.max(worst, create[0].median / create[1].median);
+    }
+  } finally {
+    await gale.close();
+    await cleanUp(gale.installationId);
+  }
+  console.log(`\nGale vs raw dockerode, N concurrent creates (all RUNNING) and deletes (all gone), ${ROUNDS} rounds, sweeps every ${SWEEP_MS} ms`);
+  for (const line of results) console.log(line);
+  console.log(`target: create Gale/raw median <= ${CONCURRENT_TARGET.toFixed(2)}: ${worst <= CONCURRENT_TARGET ? 'met' : 'NOT met'} (worst ${worst.toFixed(2)})`);
 }
 
 async function main(): Promise<void> {
@@ -145,7 +292,7 @@ async function main(): Promise<void> {
   console.log(`target: Gale/raw median <= ${TARGET_RATIO.toFixed(2)}: ${worst <= TARGET_RATIO ? 'met' : 'NOT met'} (worst ${worst.toFixed(2)})`);
 }
 
-main().catch(async (error: unknown) => {
+(CONCURRENT.length > 0 ? concurrentMain() : main()).catch(async (error: unknown) => {
   console.error(error);
   await cleanUp(undefined).catch(() => undefined);
   process.exitCode = 1;

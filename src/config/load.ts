@@ -24,7 +24,7 @@ export function defaultConfig(): Config {
     defaultTier: DEFAULT_TIER,
     tiers: structuredClone(DEFAULT_TIERS),
     catalog: structuredClone(DEFAULT_CATALOG),
-    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 8, resyncIntervalMs: 15_000, resyncShare: 0.02, stopGraceMs: 60_000, transitionDeadlineMs: 300_000, zones: [] },
+    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 32, resyncIntervalMs: 15_000, resyncShare: 0.02, stopGraceMs: 60_000, transitionDeadlineMs: 300_000, zones: [] },
     http: {
       maxConnections: 1024,
       headersTimeoutMs: 10_000,

@@ -82,7 +82,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     zones: o.zones ?? [],
     pollIntervalMs: o.pollIntervalMs ?? 250,
     leaseMs: o.leaseMs ?? 30_000,
-    concurrency: o.concurrency ?? 8,
+    concurrency: o.concurrency ?? 32,
     resyncIntervalMs: o.resyncIntervalMs ?? 15_000,
     resyncShare: o.resyncShare ?? 0.02,
     stopGraceMs: o.stopGraceMs ?? 60_000,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { InstanceRecord } from '../domain/instance.js';
+import type { InstanceRecord, InstanceStatus } from '../domain/instance.js';
 import { PermanentProviderError, type MachineSpec, type Observation } from '../domain/provider.js';
 import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
 import type { ClaimedInstance, FinishedOperation, ObservedState } from '../domain/store.js';
@@ -135,7 +135,19 @@ async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log:
   const resetRequested = record.resetRequested > record.resetApplied;
   let resetDone = false;
   let provisioned = record.provisioned;
-  let observed = await provider.inspect(id);
+  // Nothing was ever made for an instance the store has never seen provisioned, so its first step is a create, and a
+  // look first would be an engine round trip per create spent on the rare case: a machine made by an attempt that died
+  // before recording it. create leaves such a machine as it is (the Provider contract), and the look after it tells
+  // the next step. A deleted or stopped one is looked at: its step would be to do nothing, which needs the look.
+  let observed = !provisioned && !deleted && record.desired === 'RUNNING' ? null : await provider.inspect(id);
+  // The status this claim last wrote, so that start after create does not write STAGING a second time.
+  let written: InstanceStatus | undefined;
+  const progress = async (patch: { status: InstanceStatus; provisioned?: boolean }): Promise<void> => {
+    guard();
+    if (patch.status === written && patch.provisioned === undefined) return;
+    await store.recordProgress(id, owner, patch);
+    written = patch.status;
+  };
 
   for (let step = 0; ; step++) {
     if (observed) provisioned = true;
@@ -151,7 +163,7 @@ async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log:
       return 'waiting';
     }
     log.debug({ action, observed: observed?.status ?? 'absent' }, 'reconcile step');
-    await act(deps, record, action, guard);
+    await act(deps, record, action, guard, progress);
     if (action === 'create') provisioned = true;
     if (action === 'reset') resetDone = true;
     observed = await provider.inspect(id);
@@ -176,27 +188,25 @@ async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log:
   return caughtUp ? 'completed' : 'superseded';
 }
 
-async function act(deps: Deps, record: InstanceRecord, action: ReconcileAction, guard: () => void): Promise<void> {
-  const { store, provider, owner } = deps;
+type Progress = (patch: { status: InstanceStatus; provisioned?: boolean }) => Promise<void>;
+
+async function act(deps: Deps, record: InstanceRecord, action: ReconcileAction, guard: () => void, progress: Progress): Promise<void> {
+  const { provider } = deps;
   const id = record.id;
   switch (action) {
     case 'create':
-      guard();
-      await store.recordProgress(id, owner, { status: 'PROVISIONING' });
+      await progress({ status: 'PROVISIONING' });
       guard();
       await provider.create(machineSpecOf(record, deps.imageFor));
-      guard();
-      await store.recordProgress(id, owner, { status: 'STAGING', provisioned: true });
+      await progress({ status: 'STAGING', provisioned: true });
       return;
     case 'start':
-      guard();
-      await store.recordProgress(id, owner, { status: 'STAGING' });
+      await progress({ status: 'STAGING' });
       guard();
       await provider.start(id);
       return;
     case 'stop':
-      guard();
-      await store.recordProgress(id, owner, { status: 'STOPPING' });
+      await progress({ status: 'STOPPING' });
       guard();
       await provider.stop(id, { graceMs: deps.stopGraceMs });
       return;
@@ -206,14 +216,12 @@ async function act(deps: Deps, record: InstanceRecord, action: ReconcileAction, 
       return;
     case 'suspend':
       if (!provider.suspend) throw new PermanentProviderError(`the ${provider.name} provider cannot suspend machines`);
-      guard();
-      await store.recordProgress(id, owner, { status: 'SUSPENDING' });
+      await progress({ status: 'SUSPENDING' });
       guard();
       await provider.suspend(id);
       return;
     case 'resume':
-      guard();
-      await store.recordProgress(id, owner, { status: 'STAGING' });
+      await progress({ status: 'STAGING' });
       guard();
       // A provider that cannot suspend has no suspended machines of its own making; one paused outside it starts.
       await (provider.resume ? provider.resume(id) : provider.start(id));

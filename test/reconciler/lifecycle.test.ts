@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { internalIpFor } from '../../src/providers/simulator/index.js';
 import { backoffDelay } from '../../src/reconciler/index.js';
+import { machineSpecOf } from '../../src/reconciler/reconcile-instance.js';
+import { instrument } from './instrumented-provider.js';
 import { waitFor } from '../providers/temp-store.js';
 import { openHarness, type Harness } from './harness.js';
 
@@ -94,6 +96,28 @@ describe('reconciler lifecycle (SQLite store + simulator)', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('makes a new instance without a look first, and the look after create tells the next step', async () => {
+    const provider = instrument(h.sim, {});
+    const { id } = await h.instance();
+    assert.equal(await h.reconciler({ provider }).runOnce(), 1);
+    assert.deepEqual(provider.calls.map(([method]) => method), ['create', 'inspect', 'start', 'inspect']);
+    assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
+  });
+
+  it('adopts a machine made by an attempt that died before recording it, instead of making a second', async () => {
+    const record = await h.instance();
+    // The provider made (and booted) it; the store never heard: provisioned is still false.
+    await h.sim.create(machineSpecOf(record, (templateId) => templateId));
+    await h.sim.start(record.id);
+    const provider = instrument(h.sim, {});
+    assert.equal(await h.reconciler({ provider }).runOnce(), 1);
+    assert.deepEqual(provider.calls.map(([method]) => method), ['create', 'inspect'], 'create left it as it was; running, it needs no start');
+    const after = await h.store.getInstance(record.id);
+    assert.equal(after?.status, 'RUNNING');
+    assert.equal(after?.provisioned, true);
+    assert.equal((await h.sim.list()).filter((m) => m.instanceId === record.id).length, 1);
   });
 
   it('tears down an instance deleted before its machine was made', async () => {
