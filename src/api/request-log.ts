@@ -72,22 +72,62 @@ export class RequestLines {
  * the id itself), so the child is made the first time the request logs anything else, which few requests do.
  */
 export function lazyRequestLogger(parent: FastifyBaseLogger, bindings: Record<string, unknown>, options: object): FastifyBaseLogger {
-  let made: FastifyBaseLogger | undefined;
-  const real = (): FastifyBaseLogger => (made ??= parent.child(bindings, options));
-  return {
-    get level() {
-      return made?.level ?? parent.level;
-    },
-    set level(level: string) {
-      real().level = level;
-    },
-    fatal: (...args: Parameters<FastifyBaseLogger['fatal']>) => real().fatal(...args),
-    error: (...args: Parameters<FastifyBaseLogger['error']>) => real().error(...args),
-    warn: (...args: Parameters<FastifyBaseLogger['warn']>) => real().warn(...args),
-    info: (...args: Parameters<FastifyBaseLogger['info']>) => real().info(...args),
-    debug: (...args: Parameters<FastifyBaseLogger['debug']>) => real().debug(...args),
-    trace: (...args: Parameters<FastifyBaseLogger['trace']>) => real().trace(...args),
-    silent: (...args: Parameters<FastifyBaseLogger['silent']>) => real().silent(...args),
-    child: (childBindings, childOptions) => real().child(childBindings, childOptions),
-  } as FastifyBaseLogger;
+  return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
+}
+
+type LogArgs = Parameters<FastifyBaseLogger['info']>;
+
+/** A class, so that a request that never logs costs one small object, not a closure per method. */
+class LazyChildLogger {
+  #made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: object,
+  ) {}
+
+  get level(): string {
+    return this.#made?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.real().level = level;
+  }
+
+  fatal(...args: LogArgs): void {
+    this.real().fatal(...args);
+  }
+
+  error(...args: LogArgs): void {
+    this.real().error(...args);
+  }
+
+  warn(...args: LogArgs): void {
+    this.real().warn(...args);
+  }
+
+  info(...args: LogArgs): void {
+    this.real().info(...args);
+  }
+
+  debug(...args: LogArgs): void {
+    this.real().debug(...args);
+  }
+
+  trace(...args: LogArgs): void {
+    this.real().trace(...args);
+  }
+
+  silent(...args: LogArgs): void {
+    this.real().silent(...args);
+  }
+
+  child(...args: Parameters<FastifyBaseLogger['child']>): FastifyBaseLogger {
+    return this.real().child(...args);
+  }
+
+  private real(): FastifyBaseLogger {
+    return (this.#made ??= this.parent.child(this.bindings, this.options));
+  }
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FinishedOperation } from '../domain/store.js';
+import { RequestTally } from './request-tally.js';
 
 /** The same path from src/observability and from dist/observability. */
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -29,8 +30,8 @@ export interface MetricSources {
  */
 export class GaleMetrics {
   readonly registry = new Registry();
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** HTTP requests answered, counted and timed (gale_http_requests_total, gale_http_request_duration_seconds). */
+  readonly httpRequests: RequestTally;
   readonly rateLimitRejections: Counter<'tier'>;
   readonly quotaRejections: Counter<'tier'>;
   readonly reconcileOutcomes: Counter<'action' | 'outcome'>;
@@ -59,19 +60,16 @@ export class GaleMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
-    this.httpRequests = new Counter({
-      name: 'gale_http_requests_total',
-      help: 'HTTP requests answered, by route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'gale_http_request_duration_seconds',
-      help: 'Time to answer HTTP requests',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
+    this.httpRequests = new RequestTally(
+      this.registry,
+      {
+        counter: 'gale_http_requests_total',
+        counterHelp: 'HTTP requests answered, by route pattern and status',
+        histogram: 'gale_http_request_duration_seconds',
+        histogramHelp: 'Time to answer HTTP requests',
+      },
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
     this.rateLimitRejections = new Counter({ name: 'gale_rate_limit_rejections_total', help: 'Requests refused with 429', labelNames: ['tier'], registers });
     this.quotaRejections = new Counter({ name: 'gale_quota_rejections_total', help: 'Creates refused for quota', labelNames: ['tier'], registers });
     this.rateLimitFallbacks = new Counter({
