@@ -41,6 +41,8 @@ export async function startGale(users: number, label: string, nodeOptions: strin
     { GALE_PORT: String(port), GALE_DATA_DIR: dataDir, GALE_CONFIG: configFile, GALE_BOOTSTRAP: 'false', GALE_SIM_DELAY_MS: '0' },
     port,
     '/healthz',
+    // Gale's JSON log goes to a file, as the floor server's does: both pay for real writes, neither for /dev/null.
+    { stdoutFile: join(dataDir, 'gale.log') },
   );
   return { child, seeded, dataDir, instances: users * perUser };
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export async function freePort(): Promise<number> {
@@ -69,9 +69,20 @@ function statusKb(pid: number, field: string): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
 }
 
-/** Starts a server process and waits until readyPath answers; its stderr is passed through for diagnosis. */
-export async function startChild(args: string[], env: Record<string, string>, port: number, readyPath: string): Promise<Child> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+export interface ChildOptions {
+  /** Where the child's stdout goes, appended: by default it is discarded (/dev/null). */
+  stdoutFile?: string;
+}
+
+/**
+ * Starts a server process and waits until readyPath answers; its stderr is passed through for diagnosis. Its stdout
+ * is discarded unless options.stdoutFile names a file to append it to (a server logging to a real file, as in production).
+ */
+export async function startChild(args: string[], env: Record<string, string>, port: number, readyPath: string, options: ChildOptions = {}): Promise<Child> {
+  const stdoutFd = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'a');
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', stdoutFd ?? 'ignore', 'inherit'] });
+  // The child holds its own copy of the descriptor.
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}${readyPath}`, 60_000);
