@@ -1,10 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { hooksOf } from './route-hooks.js';
 import { forbidden, GaleError } from '../domain/errors.js';
 import { credentialPrefix } from './auth-failures.js';
 import type { Principal } from './authenticator.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { RateLimitedError, type LimitState } from './request-limiter.js';
-import { tierOf, type ApiServices, type GaleApp } from './services.js';
+import { tierOf, type Access, type ApiServices, type GaleApp } from './services.js';
 
 function setLimitHeaders(reply: { header(name: string, value: string | number): unknown }, state: LimitState): void {
   reply.header('RateLimit-Limit', state.limit);
@@ -22,9 +23,16 @@ function setLimitHeaders(reply: { header(name: string, value: string | number): 
  * request in the cache's lifetime, a refusal, or a limiter in Redis or PostgreSQL takes the asynchronous way.
  */
 export function registerAccessControl(app: GaleApp, services: ApiServices, metrics: GaleMetrics): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    const access = request.routeOptions.config.access ?? 'public';
-    if (access === 'public') return done();
+  // Each route that needs credentials gets the check as a hook of its own, which knows the route's access: reading it
+  // from request.routeOptions would build a dozen-field object on every request. Routes registered later get it too.
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access ?? 'public';
+    if (access === 'public') return;
+    const check: onRequestHookHandler = (request, reply, done) => checkAccess(access, request, reply, done);
+    route.onRequest = [...hooksOf(route.onRequest), check];
+  });
+
+  function checkAccess(access: Access, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
     let principal: Principal | undefined;
     let limit: LimitState | undefined;
     try {
@@ -40,15 +48,14 @@ export function registerAccessControl(app: GaleApp, services: ApiServices, metri
       }
     } catch (error) {
       // Refusals (a malformed or revoked credential, a request over the allowance) are counted and logged there.
-      refuse(request, reply, error).catch(done);
+      refuse(request, reply, error).catch((refusal: Error) => done(refusal));
       return;
     }
-    checkLater(request, reply, principal).then(() => done(), done);
-  });
+    checkLater(access, request, reply, principal).then(() => done(), done);
+  }
 
   /** What could not be answered at once: the credential's lookup in the store, or a limiter in a shared store. */
-  async function checkLater(request: FastifyRequest, reply: FastifyReply, cached: Principal | undefined): Promise<void> {
-    const access = request.routeOptions.config.access;
+  async function checkLater(access: Access, request: FastifyRequest, reply: FastifyReply, cached: Principal | undefined): Promise<void> {
     let principal = cached;
     if (!principal) {
       try {
