@@ -18,7 +18,7 @@ import { GaleSqliteDialect } from './sqlite-dialect.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 const BUSY_TIMEOUT_MS = 5000;
-const PAGE_CACHE_KIB = 32 * 1024;
+const PAGE_CACHE_KIB = 48 * 1024;
 const MEMORY = ':memory:';
 // Checkpoints run in a worker (wal-checkpointer.ts); the server's own connection only steps in past ~40 MB of log.
 const CHECKPOINT_INTERVAL_MS = 250;
@@ -51,7 +51,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // crash loses nothing, a power loss or OS crash may lose the last commits but never corrupts the file.
     if (filename !== MEMORY) await enableWal(sqlite);
     sqlite.pragma('synchronous = NORMAL');
-    // Up to 32 MiB of pages kept in memory (SQLite's default is 2 MiB): the hot reads are random primary-key lookups,
+    // Up to 48 MiB of pages kept in memory (SQLite's default is 2 MiB): the hot reads are random primary-key lookups,
     // and past the default each missed page is a read system call. Pages are cached only as they are read.
     sqlite.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     sqlite.pragma('foreign_keys = ON');
