@@ -31,6 +31,7 @@ export const dockerProvider = defineProvider({
       ...settings,
       installationId: context.installationId,
       stopGraceMs: context.stopGraceMs,
-      logger: context.logger.child({ provider: 'docker' }),
+      // The provider binds provider: 'docker' itself; binding it here too wrote the key twice on every line.
+      logger: context.logger,
     }),
 });
