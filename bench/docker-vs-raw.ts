@@ -11,7 +11,7 @@
  *   at once against N removes (until the engine has none of them). BENCH_ROUNDS rounds (default 3), alternating which
  *   side goes first, the unfinished ones looked at every BENCH_SWEEP_MS (default 100). Target there: ratio <= 1.10.
  *   BENCH_TRACE=1 also prints, per batch, when each container's engine calls were sent and answered, and this process's
- *   CPU time. BENCH_RECONCILER_CONCURRENCY sets reconciler.concurrency (default: the config default, 8): with fewer
+ *   CPU time. BENCH_RECONCILER_CONCURRENCY sets reconciler.concurrency (default: the config default, 32): with fewer
  *   slots than N, Gale works the batch in waves where raw Docker takes it all at once.
  * Needs the busybox-micro image (`npx tsx src/cli/gale.ts images build`). Container addresses are never contacted.
  */
