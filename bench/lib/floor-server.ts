@@ -33,6 +33,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { machineTypePath } from '../../src/domain/catalog.js';
 import { formatTimestamp } from '../../src/domain/clock.js';
 import { hashCredential, sameHash } from '../../src/domain/credentials.js';
+import type { User } from '../../src/domain/store.js';
 
 const V1 = '/api/compute/v1';
 const CREDENTIAL_CACHE_MS = 5_000;
@@ -80,14 +81,6 @@ interface UserRow {
   roles: string;
   customer_id: string;
   created_at: number;
-}
-interface User {
-  id: string;
-  email: string;
-  tier: string;
-  roles: string[];
-  customerId: string;
-  createdAt: number;
 }
 
 const toUser = (row: UserRow): User => {

@@ -7,21 +7,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LoadResult } from './load.js';
 import type { SeededUser } from './seed.js';
 
 export const WRK_SCRIPTS = join(import.meta.dirname, 'wrk');
 
-export interface WrkResult {
-  /** Requests completed (answers read, whatever their status). */
-  requests: number;
-  rps: number;
-  /** Latency percentiles, in milliseconds, from wrk's --latency distribution. */
-  p50: number;
-  p99: number;
-  /** Answers with a status over 399 (wrk's "Non-2xx or 3xx responses"). */
-  non2xx: number;
-  /** Socket errors: connect, read, write and timeout together. */
-  errors: number;
+/** What autocannon's runs report (load.ts), and wrk's own figures. */
+export interface WrkResult extends LoadResult {
   durationSec: number;
   /** CPU time of wrk itself, user + system, in seconds. */
   wrkCpuSeconds: number;

@@ -33,6 +33,12 @@ function common.seed()
   math.randomseed(seed)
 end
 
+-- What every script's init does first: a fresh random sequence, and the users of the data file (args[1]).
+function common.init(args)
+  common.seed()
+  return common.load(args[1])
+end
+
 -- A random UUID-shaped string (version 4 layout), for Idempotency-Key.
 function common.uuid()
   return (string.gsub("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", "[xy]", function(c)

@@ -11,8 +11,7 @@ posts, deletes, created, deleted = 0, 0, 0, 0
 function setup(thread) common.setup(thread) end
 
 function init(args)
-  common.seed()
-  users = common.load(args[1])
+  users = common.init(args)
   byUser = {}
   for _, user in ipairs(users) do byUser[user.userId] = user end
 end

@@ -5,8 +5,7 @@ local common = require("common")
 local users, apiKey
 
 function init(args)
-  common.seed()
-  users = common.load(args[1])
+  users = common.init(args)
   apiKey = args[2] == "api-key"
 end
 

@@ -5,8 +5,7 @@ local common = require("common")
 local users
 
 function init(args)
-  common.seed()
-  users = common.load(args[1])
+  users = common.init(args)
 end
 
 function request()
