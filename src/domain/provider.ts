@@ -103,8 +103,12 @@ export interface Provider {
   probe(): Promise<void>;
   /** What /readyz says of a backend that can be used, when there is something to say (how VMs are accelerated). */
   describe?(): string;
-  /** Makes the machine without starting it. A machine that already exists is left as it is. */
-  create(spec: MachineSpec): Promise<void>;
+  /**
+   * Makes the machine without starting it. A machine that already exists is left as it is. May resolve with the
+   * machine as it made it, when it knows without asking (a machine it has just made, not started): the caller then
+   * need not look; when it resolves with nothing, the caller looks (inspect).
+   */
+  create(spec: MachineSpec): Promise<Observation | void>;
   /** Boots it and resolves when it runs. */
   start(instanceId: string): Promise<void>;
   /** Graceful shutdown, forced after graceMs; resolves when it is down. */

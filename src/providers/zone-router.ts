@@ -58,10 +58,10 @@ export function routeByZone(providers: ReadonlyMap<string, Provider>, routes: Zo
     describe(): string {
       return all.map((p) => `${p.name}: ${p.describe?.() ?? 'ready'}`).join('; ');
     },
-    async create(spec: MachineSpec): Promise<void> {
+    async create(spec: MachineSpec): Promise<Observation | void> {
       const provider = named(routes.providerOf(spec.zone));
       known.set(spec.instanceId, provider);
-      await provider.create(spec);
+      return provider.create(spec);
     },
     start: (id) => on(id, (p) => p.start(id)),
     stop: (id, options) => on(id, (p) => p.stop(id, options)),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { Provider } from '../../src/domain/provider.js';
 import { internalIpFor } from '../../src/providers/simulator/index.js';
 import { backoffDelay } from '../../src/reconciler/index.js';
 import { machineSpecOf } from '../../src/reconciler/reconcile-instance.js';
@@ -103,6 +104,15 @@ describe('reconciler lifecycle (SQLite store + simulator)', () => {
     const { id } = await h.instance();
     assert.equal(await h.reconciler({ provider }).runOnce(), 1);
     assert.deepEqual(provider.calls.map(([method]) => method), ['create', 'inspect', 'start', 'inspect']);
+    assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
+  });
+
+  it('takes what a provider says it has just made for a look: create, start, then the look that finds it running', async () => {
+    const provider = instrument(h.sim, {});
+    const saying: Provider = { ...provider, create: async (spec) => (await provider.create(spec)) ?? (await h.sim.inspect(spec.instanceId))! };
+    const { id } = await h.instance();
+    assert.equal(await h.reconciler({ provider: saying }).runOnce(), 1);
+    assert.deepEqual(provider.calls.map(([method]) => method), ['create', 'start', 'inspect']);
     assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
   });
 

@@ -92,7 +92,7 @@ class DockerProviderImpl implements DockerProvider {
    * be a round trip spent on the rare case. 409 (the name is taken) is a retried create or a race: adopt the
    * container if it is ours. 404 (no such image) is answered by pulling it, once.
    */
-  async create(spec: MachineSpec): Promise<void> {
+  async create(spec: MachineSpec): Promise<Observation | void> {
     const endpoint = this.endpoints.forZone(spec.zone);
     let storageOpt: Record<string, string> | undefined;
     try {
@@ -100,7 +100,7 @@ class DockerProviderImpl implements DockerProvider {
     } catch (error) {
       throw describeEngineError(endpoint.name, 'info', error);
     }
-    await this.createOn(endpoint, spec, storageOpt, false);
+    return this.createOn(endpoint, spec, storageOpt, false);
   }
 
   async start(instanceId: string): Promise<void> {
@@ -260,7 +260,16 @@ class DockerProviderImpl implements DockerProvider {
     return machines;
   }
 
-  private async createOn(endpoint: Endpoint, spec: MachineSpec, storageOpt: Record<string, string> | undefined, pulled: boolean): Promise<void> {
+  /**
+   * The container made now is known without a look: created, not started (TERMINATED), with no address on its
+   * network until it starts, as inspect would report it. One adopted from an earlier attempt is not: nothing is said.
+   */
+  private async createOn(
+    endpoint: Endpoint,
+    spec: MachineSpec,
+    storageOpt: Record<string, string> | undefined,
+    pulled: boolean,
+  ): Promise<Observation | void> {
     let created: Dockerode.Container;
     try {
       created = await endpoint.docker.createContainer(
@@ -273,7 +282,7 @@ class DockerProviderImpl implements DockerProvider {
       );
     } catch (error) {
       if (isConflict(error)) {
-        if (await this.adoptExisting(endpoint, spec.instanceId)) return;
+        if (await this.adoptExisting(endpoint, spec.instanceId)) return undefined;
         // Taken a moment ago, free now: the next attempt will tell.
         throw describeEngineError(endpoint.name, `create ${containerName(spec.instanceId)}`, error);
       }
@@ -290,6 +299,7 @@ class DockerProviderImpl implements DockerProvider {
     }
     this.locator.remember(spec.instanceId, endpoint, created.id);
     this.logger.info({ instanceId: spec.instanceId, endpoint: endpoint.name, image: spec.image }, 'container created');
+    return { status: 'TERMINATED', internalIp: '', externalIp: this.publishHost };
   }
 
   /** False when the engine has no such container; true when it is removed or its removal is under way. */
