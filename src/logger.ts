@@ -108,7 +108,12 @@ export class BatchedLines {
     const lines = this.#pending;
     this.#pending = '';
     this.#stream.write(lines);
-    if (exiting) this.#stream.flushSync?.();
+    if (!exiting) return;
+    try {
+      this.#stream.flushSync?.();
+    } catch {
+      // A destination whose file is not open yet cannot be flushed: the lines stay in its buffer, as pino's own do.
+    }
   }
 }
 

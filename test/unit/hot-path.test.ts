@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from '../../src/api/authenticator.js';
@@ -112,4 +117,30 @@ test('the request line written by hand is the line pino would write, field for f
   new RequestLines(createLogger('warn', stream)).completed(request, reply);
   await nextTurn();
   assert.equal(text, '');
+});
+
+test('request lines still pending when the process exits are written before it ends', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gale-exit-flush-'));
+  try {
+    const file = join(dir, 'log.jsonl');
+    // A process that logs a request line and exits in the same turn, before the line's batch would be written.
+    const script = `
+      import { pino } from 'pino';
+      import { createLogger } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'src/logger.ts')).href)};
+      import { RequestLines } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'src/api/request-log.ts')).href)};
+      const destination = pino.destination({ dest: ${JSON.stringify(file)}, sync: false });
+      await new Promise((resolve) => destination.once('ready', resolve));
+      const logger = createLogger('info', destination);
+      new RequestLines(logger).completed(
+        { id: 'exit-1', method: 'GET', url: '/x', host: 'h', ip: '127.0.0.1', headers: {}, socket: { remotePort: 1 } },
+        { statusCode: 200, elapsedTime: 1 },
+      );
+      process.exit(0);
+    `;
+    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() });
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
+    assert.deepEqual(lines.map((line) => [line.reqId, line.msg]), [['exit-1', 'request completed']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
