@@ -72,18 +72,11 @@ export class BatchedLines {
   readonly #bindings: string;
   #pending = '';
 
-  private constructor(logger: Logger, stream: NodeJS.WritableStream) {
+  constructor(logger: Logger) {
     this.#logger = logger;
-    this.#stream = stream;
+    this.#stream = (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym]!;
     // pino keeps a logger's bindings as the JSON text of its fields, each with a leading comma.
     this.#bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
-  }
-
-  /** For a pino logger; undefined for any other (its lines then go through its own methods). */
-  static of(logger: unknown): BatchedLines | undefined {
-    const stream = (logger as Record<symbol, unknown> | undefined)?.[pino.symbols.streamSym] as NodeJS.WritableStream | undefined;
-    if (typeof stream?.write !== 'function' || typeof (logger as Logger).isLevelEnabled !== 'function') return undefined;
-    return new BatchedLines(logger as Logger, stream);
   }
 
   /** The opening of a line at this level, up to its bindings, or undefined when the level is not logged. */

@@ -12,7 +12,7 @@ import { EventSchema, StreamGapSchema } from '../contracts/event.js';
 import { QuotasSchema } from '../contracts/quota.js';
 import { SerialPortOutputSchema } from '../contracts/serial-port-output.js';
 import { POWER_OPERATIONS } from '../domain/instance.js';
-import { serializeRequest } from '../logger.js';
+import { serializeRequest, type Logger } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { registerBodyParsing } from './body-parsing.js';
 import { registerErrorHandling } from './error-handling.js';
@@ -41,7 +41,8 @@ import type { ApiServices, GaleApp } from './services.js';
 export { API_BASE };
 
 export interface AppOptions {
-  logger: FastifyBaseLogger;
+  /** pino's: the request lines are written to its destination in its format (request-log.ts). */
+  logger: Logger;
   bodyLimitBytes: number;
   /** Connection and slow-client limits, security headers, the brake on failed authentications (security.ts). */
   http: HttpSettings;
@@ -54,7 +55,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   const requestLines = new RequestLines(options.logger);
   const app = Fastify({
     // Errors logged with their request go through serializeRequest, so that no credential put in a query is logged.
-    loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }),
+    loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }) as FastifyBaseLogger,
     logController: new OneLinePerRequest(requestLines),
     childLoggerFactory: lazyRequestLogger,
     bodyLimit: options.bodyLimitBytes,
