@@ -34,13 +34,12 @@ export function registerAccessControl(app: GaleApp, services: ApiServices, metri
 
   function checkAccess(access: Access, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
     let principal: Principal | undefined;
-    let limit: LimitState | undefined;
     try {
       principal = services.authenticator.authenticateNow(request.headers);
       if (principal) {
         request.principal = principal;
         if (access === 'admin' && principal.isAdmin) return done();
-        limit = services.limiter.consumeNow(principal.user.id, tierOf(services, principal.user.tier));
+        const limit = services.limiter.consumeNow(principal.user.id, tierOf(services, principal.user.tier));
         if (limit) {
           setLimitHeaders(reply, limit);
           return done(access === 'admin' ? forbidden('this route needs the compute_admin role') : undefined);
