@@ -8,30 +8,39 @@ function topTier(tiers: Tiers): string {
   return Object.values(tiers).sort((a, b) => b.maxInstances - a.maxInstances || b.requestsPerMinute - a.requestsPerMinute)[0]!.name;
 }
 
+export interface BootstrappedAdmin {
+  id: string;
+  email: string;
+  tier: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
 /**
- * On the first start with an empty store, makes one admin and prints its key and secret once, with a
- * curl line that works as pasted. Printed to the terminal, never to the log: logs are kept and shipped.
+ * On the first start with an empty store, makes one admin with an API key; undefined when the store has users. Made
+ * before the server listens, so that no request can be answered before the credentials printed for it work.
  */
-export async function bootstrapAdmin(
-  store: UserStore & { countUsers(): Promise<number> },
-  clock: Clock,
-  tiers: Tiers,
-  baseUrl: string,
-  print: (text: string) => void,
-): Promise<boolean> {
-  if ((await store.countUsers()) > 0) return false;
+export async function bootstrapAdmin(store: UserStore & { countUsers(): Promise<number> }, clock: Clock, tiers: Tiers): Promise<BootstrappedAdmin | undefined> {
+  if ((await store.countUsers()) > 0) return undefined;
   const user = await createUser(store, clock, tiers, { email: 'admin@gale.local', tier: topTier(tiers), admin: true });
   const { apiKey, apiSecret } = await createApiKey(store, clock, user.id);
-  print(
+  return { id: user.id, email: user.email, tier: user.tier, apiKey, apiSecret };
+}
+
+/**
+ * The admin's key and secret, shown once, with a curl line that works as pasted. For the terminal, never the log:
+ * logs are kept and shipped.
+ */
+export function bootstrapGreeting(admin: BootstrappedAdmin, baseUrl: string): string {
+  return (
     [
       '',
-      `Gale: first start, created admin user ${user.email} (id ${user.id}, tier ${user.tier}, role compute_admin).`,
-      `  api-key:    ${apiKey}`,
-      `  api-secret: ${apiSecret}`,
+      `Gale: first start, created admin user ${admin.email} (id ${admin.id}, tier ${admin.tier}, role compute_admin).`,
+      `  api-key:    ${admin.apiKey}`,
+      `  api-secret: ${admin.apiSecret}`,
       'The secret is shown only now; keep it. Try it:',
-      `  curl -s ${baseUrl}/api/compute/v1/templates -H 'api-key: ${apiKey}' -H 'api-secret: ${apiSecret}'`,
+      `  curl -s ${baseUrl}/api/compute/v1/templates -H 'api-key: ${admin.apiKey}' -H 'api-secret: ${admin.apiSecret}'`,
       '',
-    ].join('\n') + '\n',
+    ].join('\n') + '\n'
   );
-  return true;
 }

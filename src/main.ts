@@ -7,7 +7,7 @@ import { openLimiterBackend } from './api/limiter-backends.js';
 import { RequestLimiter } from './api/request-limiter.js';
 import type { ReadinessChecks } from './api/routes/operability.js';
 import type { ApiServices, GaleApp } from './api/services.js';
-import { bootstrapAdmin } from './bootstrap.js';
+import { bootstrapAdmin, bootstrapGreeting } from './bootstrap.js';
 import type { Config } from './config/schema.js';
 import { CatalogIndex } from './domain/catalog.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -157,11 +157,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, http: config.http, cors: config.cors, metrics, readiness });
     opened.push(() => app.close());
 
+    const admin = config.bootstrap ? await bootstrapAdmin(store, clock, config.tiers) : undefined;
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace('://[::1]', '://localhost');
-    if (config.bootstrap) {
-      await bootstrapAdmin(store, clock, config.tiers, url, options.print ?? ((text) => process.stderr.write(text)));
-    }
+    // Printed in the turn that learns the address, before any request is read: whoever sees the server answer can
+    // already see the credentials (stderr is synchronous on a terminal, a file and, on Linux, a pipe).
+    if (admin) (options.print ?? ((text) => process.stderr.write(text)))(bootstrapGreeting(admin, url));
     reconciler.start();
     logger.info({ url, provider: provider.name, store: store.dialect, rateLimits: limiterBackend.name, replicaId }, 'gale is serving');
 

@@ -58,7 +58,8 @@ async function kill(child: ChildProcess): Promise<void> {
 test('a server killed mid-transition converges after a restart, and bootstrap credentials work', async () => {
   const port = await freePort();
   const first = await startGale(port);
-  const printed = first.stdout();
+  // The pipe's bytes reach this process on their own schedule, not with the HTTP answer's: wait for them.
+  const printed = await eventually('the bootstrap credentials', async () => first.stdout(), (out) => /api-secret:\s+\S+/.test(out), 10_000);
   const key = /api-key:\s+(\S+)/.exec(printed)?.[1];
   const secret = /api-secret:\s+(\S+)/.exec(printed)?.[1];
   assert.ok(key && secret, `bootstrap printed no credentials:\n${printed}`);
