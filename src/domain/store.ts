@@ -316,9 +316,10 @@ export interface ClaimedInstance extends InstanceRecord {
 export interface WorkStore {
   /**
    * Leases up to limit instances whose work is due (work_due_at <= now and no live lease), deleted ones included; only
-   * those in the given zones when zones are given (a replica pinned to its host's zones).
+   * those in the given zones when zones are given (a replica pinned to its host's zones), and none of the ids excluded
+   * (the work the caller has in flight, whose lease it holds or is about to give back).
    */
-  claimDue(owner: string, now: number, leaseMs: number, limit: number, zones?: readonly string[]): Promise<ClaimedInstance[]>;
+  claimDue(owner: string, now: number, leaseMs: number, limit: number, zones?: readonly string[], excluding?: readonly string[]): Promise<ClaimedInstance[]>;
   /**
    * Extends the leases owner still holds; returns the ids another replica has taken over (or purged). Ids whose lease
    * was given back (the work finished as the renewal ran) are neither extended nor returned.

@@ -131,9 +131,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const free = o.concurrency - inFlight.size;
     if (free <= 0) return [];
     const askedAt = performance.now();
-    const claimed = await o.store.claimDue(o.owner, o.clock.now(), o.leaseMs, free, o.zones);
-    // Our own lease on work still running here can lapse and be re-granted to us; the running work keeps it.
-    return claimed.filter((record) => !inFlight.has(record.id)).map((record) => launch(record, askedAt));
+    // Work in flight here is never claimed again. Its final write gives the lease back and may make it due at once (a
+    // cut-off attempt's retry); a claim landing between that write and the work's end would lease it to nobody.
+    const claimed = await o.store.claimDue(o.owner, o.clock.now(), o.leaseMs, free, o.zones, [...inFlight.keys()]);
+    return claimed.map((record) => launch(record, askedAt));
   }
 
   function schedule(ms: number): void {

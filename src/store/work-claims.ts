@@ -11,7 +11,7 @@ type ClaimSide = Pick<WorkStore, 'claimDue' | 'renewLeases' | 'releaseLeases' | 
 /** Finding and leasing work, and the resync's view of everything. */
 export function workClaims(db: Db): ClaimSide {
   return {
-    async claimDue(owner: string, now: number, leaseMs: number, limit: number, zones?: readonly string[]): Promise<ClaimedInstance[]> {
+    async claimDue(owner: string, now: number, leaseMs: number, limit: number, zones?: readonly string[], excluding?: readonly string[]): Promise<ClaimedInstance[]> {
       if (limit <= 0) return [];
       const rows = await writeWithEvents(db, async (trx, emit) => {
         const claimed = await trx
@@ -24,6 +24,7 @@ export function workClaims(db: Db): ClaimSide {
               .where('work_due_at', '<=', now)
               .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
               .$if(zones !== undefined && zones.length > 0, (q) => q.where('zone', 'in', zones!))
+              .$if(excluding !== undefined && excluding.length > 0, (q) => q.where('id', 'not in', excluding!))
               .orderBy('work_due_at')
               .limit(limit)
               .$if(db.lockRows, (q) => q.forUpdate().skipLocked()),

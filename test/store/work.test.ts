@@ -42,6 +42,15 @@ await forEachStore((factory) => {
     assert.deepEqual((await store.claimDue('a', 10_000, LEASE, 10, [])).map((c) => c.id).sort(), [...ids].sort());
   });
 
+  test('a claimer passes over the ids it excludes (its own work in flight) and takes the next due', async (t) => {
+    const { store, ids } = await setup(3);
+    t.after(() => store.cleanup());
+    const [first, second, third] = ids;
+    assert.deepEqual((await store.claimDue('r', 10_000, LEASE, 1, undefined, [first!])).map((c) => c.id), [second]);
+    assert.deepEqual((await store.claimDue('r', 10_000, LEASE, 10, [], [first!, third!])).map((c) => c.id), []);
+    assert.deepEqual((await store.claimDue('r', 10_000, LEASE, 10, undefined, [])).map((c) => c.id), [first, third]);
+  });
+
   test('concurrent claimers split the due rows without overlap', async (t) => {
     const { store, ids } = await setup(12);
     t.after(() => store.cleanup());
