@@ -14,6 +14,14 @@ export class QmpCommandError extends Error {
   }
 }
 
+/** The monitor's connection ended before QEMU answered: it exited, is exiting, or dropped this client. */
+export class QmpConnectionClosedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QmpConnectionClosedError';
+  }
+}
+
 export interface QmpEvent {
   event: string;
   data?: Record<string, unknown>;
@@ -46,7 +54,7 @@ export class QmpClient {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.receive(chunk));
     socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new Error('the QMP connection closed (QEMU exited or dropped it)')));
+    socket.on('close', () => this.fail(new QmpConnectionClosedError('the QMP connection closed (QEMU exited or dropped it)')));
   }
 
   /**
@@ -74,7 +82,7 @@ export class QmpClient {
       await new Promise<void>((resolve, reject) => {
         client.greeted = resolve;
         socket.once('error', reject);
-        socket.once('close', () => reject(client.closedWith ?? new Error('the QMP connection closed before the greeting')));
+        socket.once('close', () => reject(client.closedWith ?? new QmpConnectionClosedError('the QMP connection closed before the greeting')));
       });
       await client.execute('qmp_capabilities');
       return client;
