@@ -64,15 +64,19 @@ else await describeWith(['postgres'], 'replicas pinned to zones, each on its own
     bearer = { authorization: `Bearer ${(await createToken(a.store, systemClock, user.id, 3_600_000)).token}` };
   });
   after(async () => {
-    // Every instance deleted through the API first: no VM outlives the test.
-    const ids = a ? (await call<Instance[]>(a.url, 'GET', `${V1}/instances`, { headers: bearer })).body : [];
-    b ??= await start(configB, 'host-b');
-    for (const { id } of ids) await call(a.url, 'DELETE', `${V1}/instances/${id}`, { headers: bearer });
-    await eventually('every VM gone', async () => (await Promise.all([a.provider.list(), b!.provider.list()])).flat().length, (n) => n === 0, 240_000);
-    await Promise.all([a?.close(), b?.close()]);
-    for (const config of [configA, configB]) rmSync(config.dataDir, { recursive: true, force: true });
-    rmSync(imagesDir, { recursive: true, force: true });
-    await dropSchema(schema);
+    try {
+      // Every instance deleted through the API first: no VM outlives the test.
+      const ids = a ? (await call<Instance[]>(a.url, 'GET', `${V1}/instances`, { headers: bearer })).body : [];
+      b ??= await start(configB, 'host-b');
+      for (const { id } of ids) await call(a.url, 'DELETE', `${V1}/instances/${id}`, { headers: bearer });
+      await eventually('every VM gone', async () => (await Promise.all([a.provider.list(), b!.provider.list()])).flat().length, (n) => n === 0, 240_000);
+    } finally {
+      // Even when the above failed: servers left open would keep this file's process, and the test run, alive.
+      await Promise.all([a?.close(), b?.close()]);
+      for (const config of [configA, configB]) rmSync(config.dataDir, { recursive: true, force: true });
+      rmSync(imagesDir, { recursive: true, force: true });
+      await dropSchema(schema);
+    }
   });
   /** The VMs a replica's own host runs. */
   const vmsOn = async (server: GaleServer) => (await server.provider.list()).map((machine) => machine.instanceId);
