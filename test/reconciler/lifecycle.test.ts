@@ -101,17 +101,18 @@ describe('reconciler lifecycle (SQLite store + simulator)', () => {
 
   it('makes a new instance without a look first, and the look after create tells the next step', async () => {
     const provider = instrument(h.sim, {});
+    // A provider that does not say what it made (the simulator and Docker do): the look after create tells.
+    const silent: Provider = { ...provider, create: async (spec) => void (await provider.create(spec)) };
     const { id } = await h.instance();
-    assert.equal(await h.reconciler({ provider }).runOnce(), 1);
+    assert.equal(await h.reconciler({ provider: silent }).runOnce(), 1);
     assert.deepEqual(provider.calls.map(([method]) => method), ['create', 'inspect', 'start', 'inspect']);
     assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
   });
 
   it('takes what a provider says it has just made for a look: create, start, then the look that finds it running', async () => {
     const provider = instrument(h.sim, {});
-    const saying: Provider = { ...provider, create: async (spec) => (await provider.create(spec)) ?? (await h.sim.inspect(spec.instanceId))! };
     const { id } = await h.instance();
-    assert.equal(await h.reconciler({ provider: saying }).runOnce(), 1);
+    assert.equal(await h.reconciler({ provider }).runOnce(), 1);
     assert.deepEqual(provider.calls.map(([method]) => method), ['create', 'start', 'inspect']);
     assert.equal((await h.store.getInstance(id))?.status, 'RUNNING');
   });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../domain/clock.js';
-import { isTransitional } from '../../domain/instance.js';
+import { isTransitional, type InstanceStatus } from '../../domain/instance.js';
 import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider, SerialOutput } from '../../domain/provider.js';
 import type { SimulatedMachine, SimulatorStore } from '../../domain/store.js';
 import { externalIpFor, internalIpFor } from './addresses.js';
@@ -85,6 +85,26 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
     return written;
   }
 
+  /**
+   * A transition that takes time: its transitional status is written first, for another process (or the next one,
+   * after a crash) to see it under way, and its end once the time has passed. An instant one (ms 0) writes its end
+   * alone: nobody could ever read the marker, and writing it cost a store write a transition.
+   */
+  async function transition(
+    machine: SimulatedMachine,
+    through: InstanceStatus,
+    ms: number,
+    end: (marked: SimulatedMachine) => SimulatedMachine,
+    from: string = machine.status,
+  ): Promise<SimulatedMachine> {
+    let marked = { ...machine, status: through };
+    if (ms > 0) {
+      marked = await put(marked, from);
+      await wait(ms);
+    }
+    return put(end(marked), ms > 0 ? through : from);
+  }
+
   function emit(instanceId: string): void {
     for (const listener of listeners) {
       try {
@@ -109,21 +129,20 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
       if (closing.signal.aborted) throw new Error('simulator provider is closed');
     },
 
-    async create(spec: MachineSpec): Promise<void> {
-      await exclusive(spec.instanceId, async () => {
+    /** Resolves with the machine it made (powered off), so that the caller need not look; with nothing if it was there. */
+    async create(spec: MachineSpec): Promise<Observation | void> {
+      return exclusive(spec.instanceId, async () => {
         if (await load(spec.instanceId)) return;
-        const made: SimulatedMachine = {
+        const absent: SimulatedMachine = {
           instanceId: spec.instanceId,
-          status: 'PROVISIONING',
+          status: 'TERMINATED',
           internalIp: '',
           externalIp: '',
           bootCount: 0,
           startedAt: null,
           updatedAt: 0,
         };
-        await put(made, 'absent');
-        await wait(delayMs);
-        await put({ ...made, status: 'TERMINATED' }, 'PROVISIONING');
+        return toObservation(await transition(absent, 'PROVISIONING', delayMs, (made) => ({ ...made, status: 'TERMINATED' }), 'absent'));
       });
     },
 
@@ -133,25 +152,20 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
         if (!machine) throw missing(instanceId, 'start');
         if (machine.status === 'RUNNING') return;
         if (isTransitional(machine.status)) throw busy(machine);
-        const staging = await put({ ...machine, status: 'STAGING' }, machine.status);
-        await wait(delayMs);
+        // Resuming a SUSPENDED machine continues the same boot: nothing but the status changes.
         if (machine.status === 'SUSPENDED') {
-          // Resuming continues the same boot: nothing but the status changes.
-          await put({ ...staging, status: 'RUNNING' }, 'STAGING');
+          await transition(machine, 'STAGING', delayMs, (staging) => ({ ...staging, status: 'RUNNING' }));
           return;
         }
         const bootCount = machine.bootCount + 1;
-        await put(
-          {
-            ...staging,
-            status: 'RUNNING',
-            bootCount,
-            startedAt: clock.now(),
-            internalIp: machine.internalIp || internalIpFor(instanceId),
-            externalIp: externalIpFor(instanceId, bootCount),
-          },
-          'STAGING',
-        );
+        await transition(machine, 'STAGING', delayMs, (staging) => ({
+          ...staging,
+          status: 'RUNNING',
+          bootCount,
+          startedAt: clock.now(),
+          internalIp: machine.internalIp || internalIpFor(instanceId),
+          externalIp: externalIpFor(instanceId, bootCount),
+        }));
       });
     },
 
@@ -161,9 +175,7 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
         const machine = await load(instanceId);
         if (!machine || machine.status === 'TERMINATED') return;
         if (isTransitional(machine.status)) throw busy(machine);
-        const stopping = await put({ ...machine, status: 'STOPPING' }, machine.status);
-        await wait(delayMs);
-        await put({ ...stopping, status: 'TERMINATED', externalIp: '' }, 'STOPPING');
+        await transition(machine, 'STOPPING', delayMs, (stopping) => ({ ...stopping, status: 'TERMINATED', externalIp: '' }));
       });
     },
 
@@ -226,9 +238,7 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
         if (machine.status === 'SUSPENDED') return;
         if (isTransitional(machine.status)) throw busy(machine);
         if (machine.status !== 'RUNNING') throw new Error(`simulator: cannot suspend instance ${instanceId} while it is ${machine.status}`);
-        const suspending = await put({ ...machine, status: 'SUSPENDING' }, 'RUNNING');
-        await wait(delayMs / 2);
-        await put({ ...suspending, status: 'SUSPENDED' }, 'SUSPENDING');
+        await transition(machine, 'SUSPENDING', delayMs / 2, (suspending) => ({ ...suspending, status: 'SUSPENDED' }));
       });
     },
 
@@ -240,9 +250,7 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
         if (isTransitional(machine.status)) throw busy(machine);
         if (machine.status !== 'SUSPENDED') throw new Error(`simulator: cannot resume instance ${instanceId} while it is ${machine.status}`);
         // The same boot goes on: no boot is counted, the addresses stay.
-        const staging = await put({ ...machine, status: 'STAGING' }, 'SUSPENDED');
-        await wait(delayMs / 2);
-        await put({ ...staging, status: 'RUNNING' }, 'STAGING');
+        await transition(machine, 'STAGING', delayMs / 2, (staging) => ({ ...staging, status: 'RUNNING' }));
       });
     },
 
