@@ -140,8 +140,9 @@ async function drive(deps: Deps, record: InstanceRecord, guard: () => void, log:
   // before recording it. create leaves such a machine as it is (the Provider contract), and the look after it tells
   // the next step. A deleted or stopped one is looked at: its step would be to do nothing, which needs the look.
   let observed = !provisioned && !deleted && record.desired === 'RUNNING' ? null : await provider.inspect(id);
-  // The status this claim last wrote, so that start after create does not write STAGING a second time.
-  let written: InstanceStatus | undefined;
+  // The status the row has, as this claim last wrote it or found it: a step does not write it again (a new instance is
+  // PROVISIONING already when its create begins; start after create would write STAGING a second time).
+  let written: InstanceStatus | undefined = record.status;
   const progress = async (patch: { status: InstanceStatus; provisioned?: boolean }): Promise<void> => {
     guard();
     if (patch.status === written && patch.provisioned === undefined) return;
