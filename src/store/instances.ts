@@ -299,8 +299,17 @@ const selectUsage = statement((q, { userId }: { userId: string }) =>
     .where('deleted_at', 'is', null),
 );
 
-const selectInstanceId = statement((q, { id }: { id: string }) => q.selectFrom('instances').select('id').where('id', '=', id));
-const selectAnyOperationOf = statement((q, { id }: { id: string }) => q.selectFrom('operations').select('id').where('instance_id', '=', id).limit(1));
+/** Whether an id is taken: by an instance, or by the operations of one purged since (its history keeps the id). */
+const selectIdTaken = statement((q, { id }: { id: string }) =>
+  q.selectNoFrom((eb) =>
+    eb
+      .or([
+        eb.exists(eb.selectFrom('instances').select('id').where('id', '=', id)),
+        eb.exists(eb.selectFrom('operations').select('id').where('instance_id', '=', id)),
+      ])
+      .as('taken'),
+  ),
+);
 
 /** What a user's live instances hold, the quota's input. Uses the partial index on live rows. */
 async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
@@ -317,8 +326,9 @@ async function usageOf(q: Kysely<Database>, userId: string): Promise<Usage> {
 async function unusedId(trx: Kysely<Database>, newId: () => string): Promise<string> {
   for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
     const id = newId();
-    if ((await selectInstanceId(trx, { id })).rows.length > 0) continue;
-    if ((await selectAnyOperationOf(trx, { id })).rows.length === 0) return id;
+    const [row] = (await selectIdTaken(trx, { id })).rows;
+    // SQLite answers 0 or 1, PostgreSQL false or true.
+    if (!row?.taken) return id;
   }
   throw new GaleError('internal', `could not find an unused instance id after ${MAX_ID_ATTEMPTS} attempts`);
 }

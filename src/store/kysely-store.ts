@@ -6,7 +6,7 @@ import { withDependencyErrors } from './dependency-errors.js';
 import { eventStore } from './events.js';
 import { idempotencyStore } from './idempotency.js';
 import { instanceStore } from './instances.js';
-import { listOperations, pruneOperations } from './operations.js';
+import { operationsOfInstance, pruneOperations } from './operations.js';
 import { simulatorStore } from './simulated-machines.js';
 import { userStore } from './users.js';
 import { addressStore } from './vm-addresses.js';
@@ -34,7 +34,7 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     ...simulatorStore(db),
     ...eventStore(db),
     ...addressStore(db),
-    listOperations: (instanceId: string) => listOperations(db, instanceId),
+    listOperations: operationsOfInstance(db),
     pruneOperations: (finishedBefore: number, limit: number) => pruneOperations(db, finishedBefore, limit),
 
     async installationId(): Promise<string> {

@@ -68,21 +68,31 @@ export async function markOperationsStarted(trx: Kysely<Database>, instanceIds: 
 }
 
 /** Finishes the pending operations of an instance, those up to a generation or all of them; returns them, finished. */
+type Finish = { instanceId: string; state: 'done' | 'failed'; at: number; error: string | null; generation: number };
+
+function finishPending(q: Kysely<Database>, finish: Finish) {
+  return (
+    q
+      .updateTable('operations')
+      // An operation finished before it was seen starting (claimed and done between two reads) started when it ended.
+      .set((eb) => ({ state: finish.state, finished_at: finish.at, error: finish.error, started_at: eb.fn.coalesce('started_at', eb.val(finish.at)) }))
+      .where('instance_id', '=', finish.instanceId)
+      .where('state', '=', PENDING)
+  );
+}
+
+// Every reconcile ends in one of these: compiled once (precompiled.ts).
+const finishUpTo = statement((q, finish: Finish) => finishPending(q, finish).where('generation', '<=', finish.generation).returningAll());
+const finishAll = statement((q, finish: Finish) => finishPending(q, finish).returningAll());
+
 export async function finishOperations(
   trx: Kysely<Database>,
   instanceId: string,
   upToGeneration: number | undefined,
   outcome: { state: 'done' | 'failed'; at: number; error?: string },
 ): Promise<Operation[]> {
-  const rows = await trx
-    .updateTable('operations')
-    // An operation finished before it was seen starting (claimed and done between two reads) started when it ended.
-    .set((eb) => ({ state: outcome.state, finished_at: outcome.at, error: outcome.error ?? null, started_at: eb.fn.coalesce('started_at', eb.val(outcome.at)) }))
-    .where('instance_id', '=', instanceId)
-    .where('state', '=', PENDING)
-    .$if(upToGeneration !== undefined, (q) => q.where('generation', '<=', upToGeneration ?? 0))
-    .returningAll()
-    .execute();
+  const finish: Finish = { instanceId, state: outcome.state, at: outcome.at, error: outcome.error ?? null, generation: upToGeneration ?? 0 };
+  const { rows } = await (upToGeneration === undefined ? finishAll(trx, finish) : finishUpTo(trx, finish));
   return rows.map(toOperation);
 }
 
@@ -117,15 +127,12 @@ export async function listUserOperations(db: Db, filter: OperationFilter, before
   return rows.map(toOperation);
 }
 
-export async function listOperations(db: Db, instanceId: string): Promise<Operation[]> {
-  const rows = await db.kysely
-    .selectFrom('operations')
-    .selectAll()
-    .where('instance_id', '=', instanceId)
-    .orderBy('generation')
-    .orderBy('created_at')
-    .execute();
-  return rows.map(toOperation);
+/** An instance's operations, oldest first: read at the start of every reconcile (its transition window), so compiled once. */
+export function operationsOfInstance(db: Db): (instanceId: string) => Promise<Operation[]> {
+  const byInstance = precompiled(db, (instanceId) =>
+    db.kysely.selectFrom('operations').selectAll().where('instance_id', '=', instanceId).orderBy('generation').orderBy('created_at'),
+  );
+  return async (instanceId) => (await byInstance(instanceId)).map(toOperation);
 }
 
 /** Deletes up to limit finished operations older than finishedBefore, oldest first (index operations_finished). */

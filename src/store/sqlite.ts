@@ -55,6 +55,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // and past the default each missed page is a read system call. Pages are cached only as they are read.
     sqlite.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     sqlite.pragma('foreign_keys = ON');
+    // Every write of a group commit runs in a savepoint (group-commit.ts), whose journal of the pages it changes goes to
+    // a temporary file by default: a pwrite a page. In memory it is a copy, and it is only ever a few pages a write.
+    sqlite.pragma('temp_store = MEMORY');
     fileMutex = acquireFileMutex(filename === MEMORY ? undefined : realpathSync(filename));
   } catch (error) {
     sqlite.close();

@@ -57,6 +57,22 @@ await forEachStore((factory) => {
     assert.deepEqual(claimed.map((c) => c.id), [made.id]);
   });
 
+  test('a new instance takes no id in use, nor one a purged instance left in its operations', async (t) => {
+    const store = await factory.open();
+    t.after(() => store.cleanup());
+    const user = await addUser(store);
+    const ids = (...candidates: string[]) => () => candidates.shift() ?? assert.fail('ran out of candidate ids');
+    const first = await store.createInstance(newInstance(user.id), null, ids('tw-aaaaaa-00000001'));
+    assert.equal((await store.createInstance(newInstance(user.id), null, ids(first.id, 'tw-aaaaaa-00000002'))).id, 'tw-aaaaaa-00000002');
+    await store.deleteInstance(first.id, user.id, 2_000);
+    const claimed = await store.claimDue('r', Number.MAX_SAFE_INTEGER - 10, 1_000, 10);
+    assert.ok(claimed.some((c) => c.id === first.id));
+    await store.purgeDeleted(first.id, 'r');
+    assert.equal(await store.getInstance(first.id), undefined);
+    assert.ok((await store.listOperations(first.id)).length > 0, 'the purged instance keeps its history');
+    assert.equal((await store.createInstance(newInstance(user.id), null, ids(first.id, 'tw-aaaaaa-00000003'))).id, 'tw-aaaaaa-00000003');
+  });
+
   test('customers: an instance carries its owner\'s customer, moves with the owner, and is filtered by it', async (t) => {
     const store = await factory.open();
     t.after(() => store.cleanup());
