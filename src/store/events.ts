@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { InstanceStatus } from '../domain/instance.js';
 import type { EventDraft, EventFilter, EventStore, GaleEvent, HistoryStore, Operation } from '../domain/store.js';
 import type { Db } from './db.js';
+import { statement } from './precompiled.js';
 import type { Database } from './schema.js';
 
 /*
@@ -42,13 +43,27 @@ export async function writeWithEvents<T>(db: Db, fn: (trx: Kysely<Database>, emi
   return result;
 }
 
+type EventRow = { at: number; user_id: string; instance_id: string; type: string; data: string };
+type Second = { user_id2: string; instance_id2: string; type2: string; data2: string };
+
+// Nearly every write tells one event or two (a status and an operation): those inserts are compiled once.
+const insertOneEvent = statement((q, e: EventRow) => q.insertInto('events').values({ at: e.at, user_id: e.user_id, instance_id: e.instance_id, type: e.type, data: e.data }));
+const insertTwoEvents = statement((q, e: EventRow & Second) =>
+  q.insertInto('events').values([
+    { at: e.at, user_id: e.user_id, instance_id: e.instance_id, type: e.type, data: e.data },
+    { at: e.at, user_id: e.user_id2, instance_id: e.instance_id2, type: e.type2, data: e.data2 },
+  ]),
+);
+
 async function appendEvents(db: Db, trx: Kysely<Database>, drafts: EventDraft[]): Promise<void> {
   const at = db.clock.now();
   if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`${EVENTS_LOCK_KEY}:${db.eventChannel}`}))`.execute(trx);
-  await trx
-    .insertInto('events')
-    .values(drafts.map((d) => ({ at, user_id: d.userId, instance_id: d.instanceId, type: d.type, data: JSON.stringify(d.data) })))
-    .execute();
+  const rows = drafts.map((d): EventRow => ({ at, user_id: d.userId, instance_id: d.instanceId, type: d.type, data: JSON.stringify(d.data) }));
+  const [first, second] = rows;
+  if (rows.length === 1) await insertOneEvent(trx, first!);
+  else if (rows.length === 2) {
+    await insertTwoEvents(trx, { ...first!, user_id2: second!.user_id, instance_id2: second!.instance_id, type2: second!.type, data2: second!.data });
+  } else await trx.insertInto('events').values(rows).execute();
   if (db.dialect === 'postgres') await sql`select pg_notify(${db.eventChannel ?? eventChannelOf(undefined)}, '')`.execute(trx);
 }
 

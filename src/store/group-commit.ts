@@ -1,4 +1,4 @@
-import { sql, type ControlledTransaction, type Kysely } from 'kysely';
+import { CompiledQuery, type ControlledTransaction, type Kysely } from 'kysely';
 import type { AsyncMutex } from './file-locks.js';
 import type { Database } from './schema.js';
 
@@ -12,6 +12,11 @@ import type { Database } from './schema.js';
  * Between its writes the batch holds the store's one connection: reads issued meanwhile wait for the commit, at most
  * the rest of the turn, and never see a write that is not committed.
  */
+
+// Every write opens and releases a savepoint: compiled once rather than at each write.
+const SAVEPOINT = CompiledQuery.raw('savepoint gale_write');
+const RELEASE = CompiledQuery.raw('release gale_write');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to gale_write');
 
 /** A bound on one batch, so that its WAL growth and the wait of its first writer stay small. */
 const MAX_WRITES_PER_BATCH = 256;
@@ -50,7 +55,7 @@ export class GroupCommitter {
     batch.writes++;
     return new Promise<T>((resolve, reject) => {
       const step: Write = async (trx) => {
-        await sql`savepoint gale_write`.execute(trx);
+        await trx.executeQuery(SAVEPOINT);
         let result: T;
         try {
           result = await fn(trx);
@@ -59,7 +64,7 @@ export class GroupCommitter {
           reject(error);
           return;
         }
-        await sql`release gale_write`.execute(trx);
+        await trx.executeQuery(RELEASE);
         batch.settle.push((commitError) => (commitError === undefined ? resolve(result) : reject(commitError)));
       };
       batch.tail = batch.tail.then(() => this.#run(batch, step, reject));
@@ -118,8 +123,8 @@ export class GroupCommitter {
       return;
     }
     try {
-      await sql`rollback to gale_write`.execute(trx);
-      await sql`release gale_write`.execute(trx);
+      await trx.executeQuery(ROLLBACK_TO);
+      await trx.executeQuery(RELEASE);
     } catch (error) {
       batch.lost = error;
     }
