@@ -7,9 +7,10 @@
  *   BENCH_RECONCILER_POLL_MS (default 20; it hardly matters, since every API write wakes the reconciler at once)
  * "paired" is the median of per-cycle ratios, steadier than the ratio of medians when the host is busy.
  *   BENCH_CONCURRENT=20,100: instead, for each N, N creates at once through Gale (from the first POST until every
- *   GET /instances/{id} reads RUNNING) against N concurrent dockerode create+start of the same containers, and N deletes
- *   at once against N removes (until the engine has none of them). BENCH_ROUNDS rounds (default 3), alternating which
- *   side goes first, the unfinished ones looked at every BENCH_SWEEP_MS (default 100). Target there: ratio <= 1.10.
+ *   instance's GET /instances/{id}/wait answered RUNNING) against N concurrent dockerode create+start of the same
+ *   containers, and N deletes at once against N removes (until the engine has none of them, looked for every
+ *   BENCH_SWEEP_MS, default 100). BENCH_ROUNDS rounds (default 3), alternating which side goes first. Target there:
+ *   ratio <= 1.10.
  *   BENCH_TRACE=1 also prints, per batch, when each container's engine calls were sent and answered, and this process's
  *   CPU time. BENCH_RECONCILER_CONCURRENCY sets reconciler.concurrency (default: the config default, 32): with fewer
  *   slots than N, Gale works the batch in waves where raw Docker takes it all at once.
@@ -125,12 +126,12 @@ const CONCURRENT = (process.env.BENCH_CONCURRENT ?? '').split(',').filter((x) =>
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TRACE = process.env.BENCH_TRACE === '1';
 const CONCURRENT_TARGET = 1.1;
-// A sweep GETs every instance not yet RUNNING; at 10 ms with 100 instances that would be 10,000 requests a second
-// spent by the bench inside the Gale it measures (they share this process and the host's 2 cores with the engine).
+// Removals are looked for in sweeps over the engine: at 10 ms with 100 containers that would be 10,000 engine calls a
+// second on the host's 2 cores, which the engine under test shares.
 const SWEEP_MS = Number(process.env.BENCH_SWEEP_MS ?? 100);
 
 interface Batch {
-  /** From the first request until the last of the N reads RUNNING (Gale: GET /instances/{id}; raw: start answered). */
+  /** From the first request until the last of the N runs (Gale: its wait answered RUNNING; raw: its start answered). */
   create: number;
   /** From the first delete until the engine has none of the N containers. */
   delete: number;
@@ -153,34 +154,27 @@ async function galeBatch(gale: BenchGale, n: number): Promise<Batch> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const answered: number[] = [];
+  const runningAt = new Map<string, number>();
+  // Each create is waited for as an API client waits (GET /instances/{id}/wait), from the moment it is answered: the
+  // wait answers when the instance reads RUNNING, with no polling load on the Gale under test (it shares this process)
+  // and no sweep interval added to the figure.
   const ids = await Promise.all(
     Array.from({ length: n }, async () => {
       const created = await request(gale, 'POST', '/instances', { template_id: 'busybox-micro' });
       if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.json)}`);
       answered.push(performance.now() - t0);
-      return (created.json as { id: string }).id;
+      const id = (created.json as { id: string }).id;
+      const waited = await request(gale, 'GET', `/instances/${id}/wait?status=RUNNING&timeout=${TIMEOUT_MS / 1000}s`);
+      if (waited.status !== 200) throw new Error(`the wait for ${id} answered ${waited.status}: ${JSON.stringify(waited.json)}`);
+      runningAt.set(id, performance.now() - t0);
+      return id;
     }),
   );
-  // One sweep at a time over the instances not yet seen RUNNING: a poll per instance every few milliseconds would
-  // be a load of its own on the Gale under test, which shares this process.
-  const runningAt = new Map<string, number>();
-  const deadline = Date.now() + TIMEOUT_MS;
-  for (let pending = ids; pending.length > 0; ) {
-    const seen = await Promise.all(pending.map((id) => request(gale, 'GET', `/instances/${id}`)));
-    const now = performance.now() - t0;
-    seen.forEach((r, i) => {
-      if ((r.json as { status?: string }).status === 'RUNNING') runningAt.set(pending[i]!, now);
-    });
-    pending = pending.filter((id) => !runningAt.has(id));
-    if (pending.length === 0) break;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pending.length} instances to run`);
-    await sleep(SWEEP_MS);
-  }
   const create = performance.now() - t0;
   const names = ids.map(containerName);
   if (TRACE) {
     console.log(`gale ${n}: this process used ${cpuMs(cpu0)} ms of CPU`);
-    console.log(phases(`gale ${n}`, names, t0, { 'POST answered': answered, 'RUNNING seen (GET)': ids.map((id) => runningAt.get(id)) }));
+    console.log(phases(`gale ${n}`, names, t0, { 'POST answered': answered, 'RUNNING (wait answered)': ids.map((id) => runningAt.get(id)) }));
   }
 
   const t1 = performance.now();
@@ -250,7 +244,7 @@ async function concurrentMain(): Promise<void> {
     await gale.close();
     await cleanUp(gale.installationId);
   }
-  console.log(`\nGale vs raw dockerode, N concurrent creates (all RUNNING) and deletes (all gone), ${ROUNDS} rounds, sweeps every ${SWEEP_MS} ms`);
+  console.log(`\nGale vs raw dockerode, N concurrent creates (all RUNNING) and deletes (all gone), ${ROUNDS} rounds, removals looked for every ${SWEEP_MS} ms`);
   for (const line of results) console.log(line);
   console.log(`target: create Gale/raw median <= ${CONCURRENT_TARGET.toFixed(2)}: ${worst <= CONCURRENT_TARGET ? 'met' : 'NOT met'} (worst ${worst.toFixed(2)})`);
 }

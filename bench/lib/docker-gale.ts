@@ -36,6 +36,8 @@ export async function startBenchGale(overrides: Partial<Config['reconciler']> = 
     logLevel: (process.env.GALE_BENCH_LOG_LEVEL as Config['logLevel'] | undefined) ?? 'warn',
     // A tier of its own: 100 concurrent creates, each polled, would be refused by any real tier's quota or request rate,
     // and the bench measures the path to RUNNING, not the limits (tested elsewhere).
+    // Every create of a batch is waited for at once (GET /instances/{id}/wait): more than the default 100 a user.
+    events: { ...base.events, waitsPerUser: 1_000 },
     tiers: { ...base.tiers, [BENCH_TIER]: { name: BENCH_TIER, requestsPerMinute: 10_000_000, maxInstances: 100_000, maxVcpus: 1_000_000, maxDiskGb: 100_000_000 } },
     reconciler: {
       ...base.reconciler,
