@@ -12,6 +12,7 @@
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { PER_USER, startGale } from './lib/gale-scenarios.js';
 import { freePort, startChild, type Child } from './lib/processes.js';
 import { requireWrk, wrk, writeWrkData, type WrkOptions, type WrkResult } from './lib/wrk.js';
@@ -64,6 +65,33 @@ function lineCount(file: string): number {
   }
   closeSync(fd);
   return lines;
+}
+
+interface Backlog {
+  /** Instances the reconciler had still to finish when wrk stopped. */
+  left: number;
+  seconds: number;
+  /** The server's CPU while it finished them. */
+  cpuSeconds: number;
+}
+
+/**
+ * Waits until the reconciler has caught up after a create-delete run: no deleted instance left to purge, no new one
+ * left to make. Under a full load of requests the API takes the CPU first and the reconciler falls behind; its work
+ * is part of what a create costs.
+ */
+async function drainBacklog(child: Child, dbFile: string): Promise<Backlog> {
+  const db = new BetterSqlite3(dbFile, { readonly: true });
+  const pending = db.prepare<[], { n: number }>('select count(*) as n from instances where deleted_at is not null or provisioned = 0');
+  const started = performance.now();
+  const cpu = child.cpuSeconds();
+  const left = pending.get()!.n;
+  while (pending.get()!.n > 0) {
+    if (performance.now() - started > 300_000) throw new Error('the reconciler did not catch up within 5 minutes');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  db.close();
+  return { left, seconds: (performance.now() - started) / 1000, cpuSeconds: child.cpuSeconds() - cpu };
 }
 
 const logChecks: Array<{ server: string; logLines: number; requestsCounted: number }> = [];
@@ -257,7 +285,12 @@ async function main(): Promise<void> {
     path: `${V1}/admin/instances?pageSize=100&page=${deepPage}`,
     headers: { authorization: `Bearer ${big.seeded.admin.token}` },
   });
-  const creates = await run('Gale POST /instances + DELETE', big.child, { script: 'create-delete.lua', scriptArgs: [bigData] });
+  // Creates: the warm-up's backlog is worked off before the measured run, whose own is then timed to its end.
+  const createDelete = { script: 'create-delete.lua', scriptArgs: [bigData] };
+  await drive(big.child, createDelete, WARM_UP_SEC);
+  await drainBacklog(big.child, join(big.dataDir, 'gale.db'));
+  const creates = report({ scenario: 'Gale POST /instances + DELETE', result: await measure(big.child, createDelete, DURATION) });
+  const backlog = await drainBacklog(big.child, join(big.dataDir, 'gale.db'));
   await run('Gale mix 90% GET / 10% power', big.child, { script: 'mix.lua', scriptArgs: [bigData] });
   const peakRss = big.child.peakRss();
   await big.child.stop();
@@ -267,8 +300,12 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
 
   printTable(rows, baseline);
-  // Creates answered 201 within the run (a POST still in flight when wrk stops is not one), per second.
-  const createsPerSecond = (creates.counters.created ?? creates.requests / 2) / creates.durationSec;
+  // Creates answered 201 within the run (a POST still in flight when wrk stops is not one), per second; and the same
+  // with the time and CPU the reconciler took afterwards to finish what the run left it.
+  const created = creates.counters.created ?? creates.requests / 2;
+  const createsPerSecond = created / creates.durationSec;
+  const createsFinishedPerSecond = created / (creates.durationSec + backlog.seconds);
+  const cpuUsPerCreate = ((creates.serverCpuSeconds + backlog.cpuSeconds) * 1e6) / created;
   const summary = {
     date: new Date().toISOString(),
     machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
@@ -285,6 +322,9 @@ async function main(): Promise<void> {
     getByIdCpuVsBaseline: galeBigRow!.result.cpuUsPerRequest / baseline.cpuUsPerRequest,
     listVsBaseline: galeListRow!.result.rps / baseline.rps,
     createsPerSecond,
+    createsFinishedPerSecond,
+    cpuUsPerCreate,
+    createBacklog: backlog,
     createCounters: creates.counters,
     flatScaling: galeBigRow!.result.rps / galeSmallRow!.result.rps,
     flatScalingCpu: galeBigRow!.result.cpuUsPerRequest / galeSmallRow!.result.cpuUsPerRequest,
@@ -306,7 +346,11 @@ async function main(): Promise<void> {
   }
   out(`GET by id at ${summary.instances}: p99 ${galeBigRow!.result.p99.toFixed(2)} ms (target < 5) ${verdict(galeBigRow!.result.p99 < 5)}`);
   out(`GET list, CPU/req Gale/floor: ${summary.listCpuVsFloor.toFixed(2)} (target <= 1.5) ${verdict(summary.listCpuVsFloor <= 1.5)}`);
-  out(`creates/s: ${createsPerSecond.toFixed(0)} (target >= 2000) ${verdict(createsPerSecond >= 2000)}`);
+  out(
+    `creates/s: ${createsPerSecond.toFixed(0)} answered, ${createsFinishedPerSecond.toFixed(0)} with the reconciler's backlog finished ` +
+      `(${backlog.left} left, ${backlog.seconds.toFixed(1)} s), ${cpuUsPerCreate.toFixed(0)} µs of CPU a create with its delete ` +
+      `(target >= 2000) ${verdict(createsFinishedPerSecond >= 2000)}`,
+  );
   out(
     `flat scaling, Gale GET by id at ${summary.instances} / at ${small.instances}, medians of ${FLAT_ROUNDS} alternating runs: ` +
       `req/s ${summary.flatScaling.toFixed(2)} (target >= 0.90) ${verdict(summary.flatScaling >= 0.9)}, ` +
