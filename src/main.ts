@@ -157,12 +157,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const app = await buildApp(services, { logger, bodyLimitBytes: config.bodyLimitBytes, http: config.http, cors: config.cors, metrics, readiness });
     opened.push(() => app.close());
 
+    const print = options.print ?? ((text: string) => process.stderr.write(text));
     const admin = config.bootstrap ? await bootstrapAdmin(store, clock, config.tiers) : undefined;
-    const address = await app.listen({ host: config.host, port: config.port });
+    let address: string;
+    try {
+      address = await app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      // The admin exists now, and the next start will not make another: its secret is shown now or never.
+      if (admin) print(bootstrapGreeting(admin, `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`));
+      throw error;
+    }
     const url = address.replace('://[::1]', '://localhost');
     // Printed in the turn that learns the address, before any request is read: whoever sees the server answer can
     // already see the credentials (stderr is synchronous on a terminal, a file and, on Linux, a pipe).
-    if (admin) (options.print ?? ((text) => process.stderr.write(text)))(bootstrapGreeting(admin, url));
+    if (admin) print(bootstrapGreeting(admin, url));
     reconciler.start();
     logger.info({ url, provider: provider.name, store: store.dialect, rateLimits: limiterBackend.name, replicaId }, 'gale is serving');
 
