@@ -197,8 +197,8 @@ class CachedStatementConnection implements DatabaseConnection {
 /**
  * Reads outside a transaction share one read transaction per turn of the event loop. Each read on its own is a
  * transaction of its own, and beginning one in WAL mode costs three system calls (two locks and a stat of the file),
- * about a quarter of a primary-key read whose pages are cached (measured: 7.3 against 5.5 µs); the reads of one turn (every request whose bytes arrived together) now pay them
- * once. What a read sees is unchanged in every way a caller can tell:
+ * about a quarter of a primary-key read whose pages are cached (measured: 7.3 against 5.5 µs); the reads of one turn
+ * (every request whose bytes arrived together) now pay them once. What a read sees is unchanged in every way a caller can tell:
  * - the snapshot is taken at the turn's first read and let go when the turn ends (setImmediate) or, if the connection
  *   is lent then, when it is given back, so a read never sees data older than the turn it runs in;
  * - any statement but a read-only one returning rows (BEGIN IMMEDIATE of a write batch, any write) ends it

@@ -57,6 +57,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     sqlite.pragma('foreign_keys = ON');
     // Every write of a group commit runs in a savepoint (group-commit.ts), whose journal of the pages it changes goes to
     // a temporary file by default: a pwrite a page. In memory it is a copy, and it is only ever a few pages a write.
+    // The setting covers SQLite's other temporary files too: a sort larger than the sorter's memory (a listing with no
+    // index for its order) is kept in memory instead of spilled to a file.
     sqlite.pragma('temp_store = MEMORY');
     fileMutex = acquireFileMutex(filename === MEMORY ? undefined : realpathSync(filename));
   } catch (error) {

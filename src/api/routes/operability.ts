@@ -112,7 +112,6 @@ export function registerOperability(app: GaleApp, readiness: ReadinessChecks, me
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-
 }
 
 /**
