@@ -7,14 +7,44 @@ import { join } from 'node:path';
 import { defaultConfig, validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer } from '../../src/main.js';
+import { freePort } from '../replicas/processes.js';
 
 /*
  * The bootstrap admin is made on the first start with an empty store, before the server listens, and its secret is
- * shown once. A first start that cannot listen (the port is taken) must still show it: the next start makes no other.
+ * shown once, before the server answers anything. A first start that cannot listen (the port is taken) must still
+ * show it: the next start makes no other.
  */
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gale-bootstrap-'));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const otherDataDir = mkdtempSync(join(tmpdir(), 'gale-bootstrap-'));
+after(() => {
+  for (const dir of [dataDir, otherDataDir]) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the credentials are printed before the server answers its first request', async () => {
+  const port = await freePort();
+  const config = validateConfig({ ...defaultConfig(), host: '127.0.0.1', port, dataDir: otherDataDir, bootstrap: true, logLevel: 'silent', providers: { simulator: { delayMs: 0 } } });
+  let printedAt: number | undefined;
+  let firstAnswerAt: number | undefined;
+  // Knocks until the server answers: from the moment it listens, a request is waiting for it.
+  const knocking = (async () => {
+    while (firstAnswerAt === undefined) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/healthz`);
+        firstAnswerAt = performance.now();
+      } catch {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  })();
+  const server = await startServer(config, { logger: createLogger('silent'), print: () => (printedAt ??= performance.now()) });
+  try {
+    await knocking;
+    assert.ok(printedAt !== undefined && firstAnswerAt !== undefined && printedAt < firstAnswerAt, `printed at ${printedAt}, first answer at ${firstAnswerAt}`);
+  } finally {
+    await server.close();
+  }
+});
 
 test('a first start that cannot listen still shows the admin it made, whose key works on the next start', async () => {
   const squatter: Server = createServer();

@@ -24,6 +24,25 @@ describe('simulator provider', () => {
     await temp.close();
   });
 
+  it('writes each transition of an instant simulator once, its end; a timed one also marks it under way', async () => {
+    const writes = (delayMs: number) => {
+      const statuses: string[] = [];
+      const store = { ...temp.store, putMachine: (machine: Parameters<typeof temp.store.putMachine>[0]) => (statuses.push(machine.status), temp.store.putMachine(machine)) };
+      return { sim: createSimulatorProvider({ store, clock: systemClock, delayMs }), statuses };
+    };
+    const instant = writes(0);
+    const { instanceId } = spec();
+    await instant.sim.create({ ...spec(), instanceId });
+    await instant.sim.start(instanceId);
+    await instant.sim.stop(instanceId, { graceMs: 1_000 });
+    assert.deepEqual(instant.statuses, ['TERMINATED', 'RUNNING', 'TERMINATED']);
+    const timed = writes(20);
+    const other = spec().instanceId;
+    await timed.sim.create({ ...spec(), instanceId: other });
+    await timed.sim.start(other);
+    assert.deepEqual(timed.statuses, ['PROVISIONING', 'TERMINATED', 'STAGING', 'RUNNING']);
+  });
+
   it('creates a made-but-not-booted machine, boots it with derived addresses, stops and deletes it', async () => {
     const sim = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
     const { instanceId } = spec();
