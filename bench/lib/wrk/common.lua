@@ -33,10 +33,21 @@ function common.seed()
   math.randomseed(seed)
 end
 
--- What every script's init does first: a fresh random sequence, and the users of the data file (args[1]).
+-- What every script's init does first: a fresh random sequence, and the users of the data file (args[1]), kept for
+-- randomUser() and returned.
 function common.init(args)
   common.seed()
-  return common.load(args[1])
+  common.users = common.load(args[1])
+  return common.users
+end
+
+-- A user of the data file at random, and one of that user's instances at random.
+function common.randomUser()
+  return common.users[math.random(#common.users)]
+end
+
+function common.instancePath(user)
+  return common.V1 .. "/instances/" .. user.ids[math.random(#user.ids)]
 end
 
 -- A random UUID-shaped string (version 4 layout), for Idempotency-Key.

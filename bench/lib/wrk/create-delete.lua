@@ -4,14 +4,14 @@
 -- the POSTs are counted (done() reports them) for creates/s. init args: data file.
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
 local common = require("common")
-local users, byUser
+local byUser
 local queue, head, tail = {}, 1, 0
 posts, deletes, created, deleted = 0, 0, 0, 0
 
 function setup(thread) common.setup(thread) end
 
 function init(args)
-  users = common.init(args)
+  local users = common.init(args)
   byUser = {}
   for _, user in ipairs(users) do byUser[user.userId] = user end
 end
@@ -24,7 +24,7 @@ function request()
     deletes = deletes + 1
     return wrk.format("DELETE", common.V1 .. "/instances/" .. entry.id, { ["Authorization"] = entry.user.bearer })
   end
-  local user = users[math.random(#users)]
+  local user = common.randomUser()
   posts = posts + 1
   return wrk.format("POST", common.V1 .. "/instances", {
     ["Authorization"] = user.bearer,
