@@ -169,10 +169,16 @@ describe('the Docker engine restarted in the middle of operations', { skip, time
       'every instance to settle where it was asked to be',
       async () => {
         const states = await Promise.all(all.map(async (id) => ({ id, done: await settled(id), seen: await get(id) })));
-        // Only what is still off, and in a form that reads in a failure message.
-        return states
-          .filter(({ id, done, seen }) => !(done && matches(id, seen)))
-          .map(({ id, done, seen }) => `${role.get(id)} ${id}: ${seen.status === 200 ? seen.body.status : seen.status}${done ? '' : ' (work pending)'}`);
+        // Only what is still off, and in a form that reads in a failure message: with the container as the engine has
+        // it, and the error of its last failed start, which is all a stuck instance's story needs.
+        const off = states.filter(({ id, done, seen }) => !(done && matches(id, seen)));
+        return Promise.all(
+          off.map(async ({ id, done, seen }) => {
+            const container = await inspect(id).catch(() => null);
+            const engineSays = container ? `; container ${container.State.Status}${container.State.Error ? `, last error: ${container.State.Error}` : ''}` : '; no container';
+            return `${role.get(id)} ${id}: ${seen.status === 200 ? seen.body.status : seen.status}${done ? '' : ' (work pending)'}${engineSays}`;
+          }),
+        );
       },
       (off) => off.length === 0,
       TIMEOUT_MS,

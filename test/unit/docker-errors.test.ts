@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isStaleTask } from '../../src/providers/docker/errors.js';
+import { isStaleTask, staleEndpointOf } from '../../src/providers/docker/errors.js';
 
 /** An Engine API failure as dockerode reports it: the status, and the engine's JSON body. */
 function engineError(statusCode: number, message: string): Error {
@@ -18,4 +18,14 @@ test('containerd state left by a start cut off by an engine restart is told apar
   assert.equal(isStaleTask(engineError(403, 'endpoint with name gale-tw-1 already exists in network bridge')), false);
   assert.equal(isStaleTask(engineError(409, 'id already in use')), false, 'only as a server error');
   assert.equal(isStaleTask(new Error('connect ENOENT /var/run/docker.sock')), false);
+});
+
+test('a network endpoint left behind by the container\'s name is told apart, with its name and network', () => {
+  assert.deepEqual(staleEndpointOf(engineError(403, 'endpoint with name gale-tw-aaaaaa-00000001 already exists in network bridge')), {
+    name: 'gale-tw-aaaaaa-00000001',
+    network: 'bridge',
+  });
+  assert.equal(staleEndpointOf(engineError(500, 'endpoint with name gale-tw-1 already exists in network bridge')), undefined, 'only as a 403');
+  assert.equal(staleEndpointOf(engineError(403, 'operation not permitted')), undefined);
+  assert.equal(staleEndpointOf(new Error('connect ENOENT /var/run/docker.sock')), undefined);
 });

@@ -65,6 +65,18 @@ export function isStaleTask(error: unknown): boolean {
   return statusCodeOf(error) === 500 && /\btask [0-9a-f]+: already exists\b|\bid already in use\b|\bcontainer with id exists\b/.test(engineMessage(error));
 }
 
+/**
+ * The engine holds a network endpoint by the container's name while the container is not running: left by a start or
+ * a stop cut off as dockerd went down. A start then fails with 403 "endpoint with name <container> already exists in
+ * network <network>", while the engine shuts down and, when the record survives, after it is back, every time, until
+ * the endpoint is removed (a forced disconnect, as `docker network disconnect -f` does). The name and the network.
+ */
+export function staleEndpointOf(error: unknown): { name: string; network: string } | undefined {
+  if (statusCodeOf(error) !== 403) return undefined;
+  const match = /\bendpoint with name (\S+) already exists in network (\S+)/.exec(engineMessage(error));
+  return match ? { name: match[1]!, network: match[2]! } : undefined;
+}
+
 /** The engine's own message ("No such container: ...") rather than dockerode's "(HTTP code 404) ..." wrapper. */
 export function engineMessage(error: unknown): string {
   const json = field(error, 'json');

@@ -14,7 +14,7 @@ import {
 import { containerConfig } from './container-config.js';
 import { containerConsole } from './console.js';
 import { EndpointSet, type Endpoint, type EndpointConfig } from './endpoints.js';
-import { createFailure, describeEngineError, engineMessage, isConflict, isNotFound, isNotModified, isStaleTask, statusCodeOf } from './errors.js';
+import { createFailure, describeEngineError, engineMessage, isConflict, isNotFound, isNotModified, isStaleTask, staleEndpointOf, statusCodeOf } from './errors.js';
 import { ContainerLocator } from './locator.js';
 import { probeEndpoints } from './probe.js';
 import { ensureImage } from './pull.js';
@@ -112,8 +112,9 @@ class DockerProviderImpl implements DockerProvider {
         return;
       } catch (error) {
         if (isNotModified(error)) return;
-        // 404: removed or replaced since; 409: paused, which takes an unpause; a stale task (below). All need a proper look.
-        if (!isNotFound(error) && !isConflict(error) && !isStaleTask(error)) {
+        // 404: removed or replaced since; 409: paused, which takes an unpause; a stale task or endpoint (below). All need
+        // a proper look.
+        if (!isNotFound(error) && !isConflict(error) && !isStaleTask(error) && !staleEndpointOf(error)) {
           throw describeEngineError(seen.endpoint.name, `start ${containerName(instanceId)}`, error);
         }
       }
@@ -136,6 +137,18 @@ class DockerProviderImpl implements DockerProvider {
         );
         await this.remove(endpoint, info.Id, instanceId);
         return;
+      }
+      // The container is not running, so an endpoint by its name is a leftover: removed, then the start is tried again.
+      const stale = staleEndpointOf(error);
+      if (stale) {
+        this.logger.warn(
+          { instanceId, endpoint: endpoint.name, network: stale.network, err: engineMessage(error) },
+          'a network endpoint left by an engine restart blocks the start: removing it and starting again',
+        );
+        await this.call(endpoint, `disconnect ${stale.name} from ${stale.network}`, () =>
+          endpoint.docker.getNetwork(stale.network).disconnect({ Container: stale.name, Force: true }),
+        );
+        return this.call(endpoint, `start ${info.Name}`, () => container.start());
       }
       throw describeEngineError(endpoint.name, `start ${info.Name}`, error);
     }
