@@ -124,6 +124,14 @@ class DockerProviderImpl implements DockerProvider {
     // A paused container is started by thawing it; Docker refuses a plain start.
     if (info.State.Paused) return this.call(endpoint, `unpause ${info.Name}`, () => container.unpause());
     if (info.State.Running) return;
+    // A container that never ran and is dead: the removal of a stale one (below) failed half-way, typically because
+    // its root filesystem was still busy just after an engine restart. The engine will never start it; its removal is
+    // tried again, so that the next look finds none and creates the machine afresh.
+    if (info.State.Dead && startedAtOf(info.State.StartedAt) === undefined) {
+      this.logger.warn({ instanceId, endpoint: endpoint.name, err: info.State.Error }, 'a container that never ran is dead: removing it again to create it afresh');
+      await this.remove(endpoint, info.Id, instanceId);
+      return;
+    }
     try {
       await container.start();
     } catch (error) {
