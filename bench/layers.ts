@@ -14,7 +14,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { pino } from 'pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from '../src/api/authenticator.js';
-import { RequestLimiter } from '../src/api/request-limiter.js';
+import { RequestLimiter } from '../src/api/limiter/request-limiter.js';
 import { RequestLines } from '../src/api/request-log.js';
 import { DEFAULT_TIERS } from '../src/config/default-tiers.js';
 import { createLogger, serializeRequest } from '../src/logger.js';

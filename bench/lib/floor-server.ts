@@ -53,7 +53,7 @@ const LOGGED_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit
 // ---- store: the same file, the same statements ----
 
 const db = new Database(process.env.FLOOR_DB!);
-// The page cache Gale's connection has (src/store/sqlite.ts): the same SQLite, configured alike.
+// The page cache Gale's connection has (src/store/sqlite/store.ts): the same SQLite, configured alike.
 db.pragma('cache_size = -49152');
 const SUMMARY = 'select "id", "user_id", "customer_id", "zone", "machine_type", "template_id", "status", "external_ip", "internal_ip", "created_at" from "instances"';
 const summaryById = db.prepare(`${SUMMARY} where "id" = ? and "deleted_at" is null`);

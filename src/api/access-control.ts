@@ -4,7 +4,7 @@ import { forbidden, GaleError } from '../domain/errors.js';
 import { credentialPrefix } from './auth-failures.js';
 import type { Principal } from './authenticator.js';
 import type { GaleMetrics } from '../observability/metrics.js';
-import { RateLimitedError, type LimitState } from './request-limiter.js';
+import { RateLimitedError, type LimitState } from './limiter/request-limiter.js';
 import { tierOf, type Access, type ApiServices, type GaleApp } from './services.js';
 
 function setLimitHeaders(reply: { header(name: string, value: string | number): unknown }, state: LimitState): void {

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { GaleError } from '../domain/errors.js';
-import type { LimiterFactory } from './request-limiter.js';
-import type { Limiter } from './shared-limiter.js';
+import type { LimiterFactory } from './limiter/request-limiter.js';
+import type { Limiter } from './limiter/circuit-limiter.js';
 
 /*
  * The brake on guessing credentials. Failed authentications are counted per client address and per credential

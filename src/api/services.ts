@@ -8,7 +8,7 @@ import type { LiveEvents } from './events/live-events.js';
 import type { Tier, Tiers } from '../domain/tiers.js';
 import type { AuthFailureGuard } from './auth-failures.js';
 import type { Authenticator, Principal } from './authenticator.js';
-import type { RequestLimiter } from './request-limiter.js';
+import type { RequestLimiter } from './limiter/request-limiter.js';
 
 /** Everything a route handler may use, built once by the composition root. */
 export interface ApiServices {

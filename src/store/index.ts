@@ -1,16 +1,16 @@
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../domain/store.js';
-import type { PostgresStoreOptions } from './postgres.js';
+import type { PostgresStoreOptions } from './postgres/store.js';
 
 type PostgresTuning = Omit<PostgresStoreOptions, 'url' | 'schema' | 'clock'>;
-import { openSqliteStore } from './sqlite.js';
+import { openSqliteStore } from './sqlite/store.js';
 
-export type { PostgresStoreOptions } from './postgres.js';
-export { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
+export type { PostgresStoreOptions } from './postgres/store.js';
+export { openSqliteStore, type SqliteStoreOptions } from './sqlite/store.js';
 
 /** Loads the PostgreSQL store (and pg) only when one is asked for: a SQLite server never holds it in memory. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
-  const postgres = await import('./postgres.js');
+  const postgres = await import('./postgres/store.js');
   return postgres.openPostgresStore(options);
 }
 

@@ -5,7 +5,7 @@ import { Kysely } from 'kysely';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { statement } from '../../src/store/precompiled.js';
 import type { Database } from '../../src/store/schema.js';
-import { GaleSqliteDialect } from '../../src/store/sqlite-dialect.js';
+import { GaleSqliteDialect } from '../../src/store/sqlite/dialect.js';
 
 /*
  * A precompiled statement is built once with placeholders and then run with each call's own arguments: every call

@@ -6,10 +6,10 @@ import { test, type TestContext } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
-import { AsyncMutex } from '../../src/store/file-locks.js';
-import { GroupCommitter } from '../../src/store/group-commit.js';
+import { AsyncMutex } from '../../src/store/sqlite/file-locks.js';
+import { GroupCommitter } from '../../src/store/sqlite/group-commit.js';
 import type { Database } from '../../src/store/schema.js';
-import { GaleSqliteDialect } from '../../src/store/sqlite-dialect.js';
+import { GaleSqliteDialect } from '../../src/store/sqlite/dialect.js';
 
 /*
  * Reads outside a transaction share one read transaction per turn of the event loop (ReadTurn in sqlite-dialect.ts).

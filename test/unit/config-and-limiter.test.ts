@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
-import { RequestLimiter, RateLimitedError } from '../../src/api/request-limiter.js';
+import { RequestLimiter, RateLimitedError } from '../../src/api/limiter/request-limiter.js';
 import { parseDuration } from '../../src/admin/accounts.js';
 import { STATUS_OF, severityOf } from '../../src/api/error-envelope.js';
 

@@ -5,16 +5,16 @@ import { accessSync, constants, existsSync, mkdirSync, realpathSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
-import { systemClock, type Clock } from '../domain/clock.js';
-import type { Store } from '../domain/store.js';
-import { EventListeners, QueryCounter, type Db } from './db.js';
-import { dependencyFailure } from './dependency-errors.js';
+import { systemClock, type Clock } from '../../domain/clock.js';
+import type { Store } from '../../domain/store.js';
+import { EventListeners, QueryCounter, type Db } from '../db.js';
+import { dependencyFailure } from '../dependency-errors.js';
 import { acquireFileMutex } from './file-locks.js';
 import { GroupCommitter } from './group-commit.js';
-import { createKyselyStore } from './kysely-store.js';
-import { migrateToLatest } from './migrate.js';
-import type { Database } from './schema.js';
-import { GaleSqliteDialect } from './sqlite-dialect.js';
+import { createKyselyStore } from '../kysely-store.js';
+import { migrateToLatest } from '../migrate.js';
+import type { Database } from '../schema.js';
+import { GaleSqliteDialect } from './dialect.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 const BUSY_TIMEOUT_MS = 5000;

@@ -1,8 +1,8 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { GaleError } from '../domain/errors.js';
-import type { Tier } from '../domain/tiers.js';
+import { GaleError } from '../../domain/errors.js';
+import type { Tier } from '../../domain/tiers.js';
 import { MemoryLimiter } from './memory-limiter.js';
-import type { Limiter } from './shared-limiter.js';
+import type { Limiter } from './circuit-limiter.js';
 
 export interface LimitState {
   limit: number;

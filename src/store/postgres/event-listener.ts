@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { EventListeners } from './db.js';
+import { EventListeners } from '../db.js';
 
 /*
  * One connection per process that LISTENs on the events channel (events.ts NOTIFYs on every commit that appended

@@ -1,5 +1,5 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { Limiter } from './shared-limiter.js';
+import type { Limiter } from './circuit-limiter.js';
 
 interface Window {
   consumed: number;

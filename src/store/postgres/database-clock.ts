@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Clock } from '../domain/clock.js';
-import type { Database } from './schema.js';
+import type { Clock } from '../../domain/clock.js';
+import type { Database } from '../schema.js';
 
 /*
  * Replicas judge leases, due times and deadlines by the clock they read. Each reading its own, replicas a minute apart

@@ -1,6 +1,6 @@
 import { CompiledQuery, type ControlledTransaction, type Kysely } from 'kysely';
 import type { AsyncMutex } from './file-locks.js';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 
 /*
  * Group commit for SQLite. A commit appends every page the transaction changed to the WAL, two write calls a page,

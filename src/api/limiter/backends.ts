@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
-import type { Config } from '../config/schema.js';
-import type { Tier } from '../domain/tiers.js';
+import type { Config } from '../../config/schema.js';
+import type { Tier } from '../../domain/tiers.js';
 import { memoryLimiterFactory, type LimiterFactory } from './request-limiter.js';
-import { Circuit, SharedLimiter } from './shared-limiter.js';
+import { Circuit, SharedLimiter } from './circuit-limiter.js';
 
 /*
  * Where the rate limiter keeps its counts. One replica can count in memory; several must share the counts, or a

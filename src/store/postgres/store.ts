@@ -1,16 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { systemClock, type Clock } from '../domain/clock.js';
-import type { Store } from '../domain/store.js';
-import { isRetryableTransactionError, isUniqueViolation, QueryCounter, type Db } from './db.js';
+import { systemClock, type Clock } from '../../domain/clock.js';
+import type { Store } from '../../domain/store.js';
+import { isRetryableTransactionError, isUniqueViolation, QueryCounter, type Db } from '../db.js';
 import { databaseClock } from './database-clock.js';
 import { PostgresEventListener } from './event-listener.js';
-import { eventChannelOf } from './events.js';
-import { dependencyFailure } from './dependency-errors.js';
-import { createKyselyStore } from './kysely-store.js';
-import { migrateToLatest } from './migrate.js';
-import type { Database } from './schema.js';
+import { eventChannelOf } from '../events.js';
+import { dependencyFailure } from '../dependency-errors.js';
+import { createKyselyStore } from '../kysely-store.js';
+import { migrateToLatest } from '../migrate.js';
+import type { Database } from '../schema.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
