@@ -1,4 +1,8 @@
-import type { BackoffPolicy } from './options.js';
+/** The bounds of the backoff between failed attempts: the first step and the largest. */
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
 
 /**
  * Exponential backoff with "equal jitter": never less than half the step, so that a failing backend is not

@@ -2,15 +2,18 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider } from '../domain/provider.js';
 import type { FinishedOperation, HistoryStore, WorkStore } from '../domain/store.js';
-import type { Outcome } from './reconcile-instance.js';
+import type { BackoffPolicy } from './backoff.js';
+
+/*
+ * The types the reconciler's files share live here or in the file they belong to, imported in one direction only:
+ * backoff.ts imports nothing of the reconciler, this file imports backoff.ts, and the rest import both.
+ */
 
 /** What a claim was for, told from the intent it was claimed with; a label for metrics. */
 export type WorkAction = 'create' | 'start' | 'stop' | 'reset' | 'suspend' | 'delete';
 
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-}
+/** How one claim ended (reconcile-instance.ts); for logs, metrics and tests. */
+export type Outcome = 'completed' | 'superseded' | 'purged' | 'waiting' | 'retrying' | 'abandoned' | 'lease-lost';
 
 export interface ReconcilerOptions {
   store: WorkStore & HistoryStore;

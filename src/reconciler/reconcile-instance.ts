@@ -5,10 +5,7 @@ import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
 import type { ClaimedInstance, FinishedOperation, ObservedState } from '../domain/store.js';
 import { backoffDelay, jittered } from './backoff.js';
 import { attemptLimit, boundedProvider, ProviderTimeoutError, transitionWindow, TransitionOverdueError, type TransitionWindow } from './deadline.js';
-import type { ResolvedOptions } from './options.js';
-
-/** How one claim ended; for logs and tests. */
-export type Outcome = 'completed' | 'superseded' | 'purged' | 'waiting' | 'retrying' | 'abandoned' | 'lease-lost';
+import type { Outcome, ResolvedOptions } from './options.js';
 
 /** Thrown at the next write once the lease was lost: from then on another replica may own the instance. */
 export class LeaseLostError extends Error {
