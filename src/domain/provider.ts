@@ -1,18 +1,17 @@
-import type { InstanceStatus } from './instance.js';
+import type { InstanceRecord, InstanceStatus } from './instance.js';
 
-/** Everything a provider needs to make one instance's machine. Resolved from the catalog at create time. */
-export interface MachineSpec {
-  instanceId: string;
-  userId: string;
-  zone: string;
-  templateId: string;
+/**
+ * The fields of the record a provider is given. A new field for providers goes into the spec (domain/instance-spec.ts),
+ * which travels whole, not here.
+ */
+export const MACHINE_SPEC_FIELDS = ['userId', 'zone', 'templateId', 'machineType', 'vcpus', 'memoryMb', 'diskGb', 'spec'] as const;
+
+/** Everything a provider needs to make one instance's machine: the record's fields above, its id and its image. */
+export type MachineSpec = Pick<InstanceRecord, (typeof MACHINE_SPEC_FIELDS)[number]> & {
+  instanceId: InstanceRecord['id'];
   /** Provider-specific image from the catalog (template.providerImages[provider]), or the template's image. */
   image: string;
-  machineType: string;
-  vcpus: number;
-  memoryMb: number;
-  diskGb: number;
-}
+};
 
 /** What a provider sees of one machine right now. Status is always built from this, never remembered. */
 export interface Observation {

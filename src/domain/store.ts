@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import type { IdRange } from './provider.js';
 import type { IdempotentWrite } from './idempotency.js';
-import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, OperationStatus, PowerOperation } from './instance.js';
+import type { DesiredPower, InstanceBookkeeping, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, OperationStatus, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
 
 /*
@@ -118,16 +118,8 @@ export interface UserStore {
   findToken(tokenHash: string): Promise<TokenMatch | undefined>;
 }
 
-export interface NewInstance {
-  userId: string;
-  zone: string;
-  machineType: string;
-  templateId: string;
-  vcpus: number;
-  memoryMb: number;
-  diskGb: number;
-  createdAt: number;
-}
+/** What a creator gives: the record less what the store decides (id, customer, status, the reconciler's bookkeeping). */
+export type NewInstance = Omit<InstanceRecord, InstanceBookkeeping>;
 
 /** A new instance, and the id of its create operation. */
 export interface CreatedInstance extends InstanceRecord {

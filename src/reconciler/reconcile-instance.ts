@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { InstanceRecord, InstanceStatus } from '../domain/instance.js';
-import { PermanentProviderError, type MachineSpec, type Observation } from '../domain/provider.js';
+import { MACHINE_SPEC_FIELDS, PermanentProviderError, type MachineSpec, type Observation } from '../domain/provider.js';
 import { nextAction, type ReconcileAction } from '../domain/reconcile-plan.js';
 import type { ClaimedInstance, FinishedOperation, ObservedState } from '../domain/store.js';
 import { backoffDelay, jittered } from './backoff.js';
@@ -41,18 +41,10 @@ function finished(deps: Deps, operations: FinishedOperation[], log: Logger): voi
   }
 }
 
+/** What the provider is given to make the machine: the record's MACHINE_SPEC_FIELDS, the spec among them whole. */
 export function machineSpecOf(record: InstanceRecord, imageFor: (templateId: string, zone: string) => string): MachineSpec {
-  return {
-    instanceId: record.id,
-    userId: record.userId,
-    zone: record.zone,
-    templateId: record.templateId,
-    image: imageFor(record.templateId, record.zone),
-    machineType: record.machineType,
-    vcpus: record.vcpus,
-    memoryMb: record.memoryMb,
-    diskGb: record.diskGb,
-  };
+  const fields = Object.fromEntries(MACHINE_SPEC_FIELDS.map((field) => [field, record[field]])) as Pick<InstanceRecord, (typeof MACHINE_SPEC_FIELDS)[number]>;
+  return { ...fields, instanceId: record.id, image: imageFor(record.templateId, record.zone) };
 }
 
 /** No machine reads as TERMINATED with no addresses: that is what a user of a vanished or never-made machine sees. */

@@ -10,7 +10,7 @@ import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { operationEvent, statusEvent, writeWithEvents, type Emit } from './events.js';
 import { insertFinishedOperation, insertOperation, listUserOperations, operationReader } from './operations.js';
 import { precompiled, statement } from './precompiled.js';
-import { INSTANCE_COLUMNS, SUMMARY_COLUMNS, toInstance, toSummary } from './rows.js';
+import { INSTANCE_COLUMNS, namedInstanceValues, SUMMARY_COLUMNS, toInstance, toInstanceRow, toSummary, type InstanceRow } from './rows.js';
 import type { Database } from './schema.js';
 
 // newId draws 32 random bits per owner: a handful of clashes in a row means something is wrong with it.
@@ -89,19 +89,12 @@ export function instanceStore(db: Db): InstanceStore {
           if (violation) throw new GaleError('quota_exceeded', violation);
         }
         const record: InstanceRecord = {
+          ...input,
           id: await unusedId(trx, newId),
-          userId: input.userId,
           customerId: owner.customer_id,
-          zone: input.zone,
-          machineType: input.machineType,
-          templateId: input.templateId,
-          vcpus: input.vcpus,
-          memoryMb: input.memoryMb,
-          diskGb: input.diskGb,
           status: 'PROVISIONING',
           externalIp: '',
           internalIp: '',
-          createdAt: input.createdAt,
           desired: 'RUNNING',
           deletedAt: null,
           generation: 1,
@@ -110,7 +103,7 @@ export function instanceStore(db: Db): InstanceStore {
           resetApplied: 0,
           provisioned: false,
         };
-        await insertNewInstance(trx, record);
+        await insertNewInstance(trx, { ...toInstanceRow(record), work_due_at: record.createdAt });
         const operation = await insertOperation(trx, {
           instanceId: record.id,
           userId: record.userId,
@@ -239,30 +232,11 @@ function emitStatus(emit: Emit, row: { id: string; user_id: string; status: stri
   if (draft) emit(draft);
 }
 
-/** A new instance's row, due at once. */
-const insertNewInstance = statement((q, record: InstanceRecord) =>
+/** A new instance's row, due at once (work_due_at). */
+const insertNewInstance = statement((q, row: InstanceRow & { work_due_at: number }) =>
   q.insertInto('instances').values({
-    id: record.id,
-    user_id: record.userId,
-    customer_id: record.customerId,
-    zone: record.zone,
-    machine_type: record.machineType,
-    template_id: record.templateId,
-    vcpus: record.vcpus,
-    memory_mb: record.memoryMb,
-    disk_gb: record.diskGb,
-    status: record.status,
-    external_ip: '',
-    internal_ip: '',
-    created_at: record.createdAt,
-    desired: record.desired,
-    deleted_at: null,
-    generation: 1,
-    reconciled_generation: 0,
-    reset_requested: 0,
-    reset_applied: 0,
-    provisioned: 0,
-    work_due_at: record.createdAt,
+    ...namedInstanceValues(row),
+    work_due_at: row.work_due_at,
     lease_owner: null,
     lease_until: null,
     last_error: null,

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
-import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind } from '../domain/instance.js';
+import { SUMMARY_FIELDS, type DesiredPower, type InstanceRecord, type InstanceStatus, type InstanceSummary, type OperationKind } from '../domain/instance.js';
+import { readInstanceSpec, type InstanceSpec } from '../domain/instance-spec.js';
 import type { ClaimedInstance, Operation, SimulatedMachine, User } from '../domain/store.js';
 import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTable } from './schema.js';
 
@@ -8,73 +9,103 @@ import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTabl
  * so they are narrowed without a runtime check.
  */
 
-/** The columns an InstanceRecord is built from: selecting only these keeps hot reads lean. */
-export const INSTANCE_COLUMNS = [
-  'id',
-  'user_id',
-  'customer_id',
-  'zone',
-  'machine_type',
-  'template_id',
-  'vcpus',
-  'memory_mb',
-  'disk_gb',
-  'status',
-  'external_ip',
-  'internal_ip',
-  'created_at',
-  'desired',
-  'deleted_at',
-  'generation',
-  'reconciled_generation',
-  'reset_requested',
-  'reset_applied',
-  'provisioned',
-] as const;
+/** How one field of an InstanceRecord is stored: its column, and the conversion each way. */
+interface FieldColumn<F extends RecordField, C extends InstanceColumn> {
+  column: C;
+  read(value: Selectable<InstancesTable>[C]): InstanceRecord[F];
+  write(value: InstanceRecord[F]): Selectable<InstancesTable>[C];
+}
 
-export type InstanceRow = Pick<Selectable<InstancesTable>, (typeof INSTANCE_COLUMNS)[number]>;
+type RecordField = keyof InstanceRecord;
+type InstanceColumn = keyof Selectable<InstancesTable>;
+/** Whichever column a field is kept in, the conversions must fit both types. */
+type AnyFieldColumn<F extends RecordField> = { [C in InstanceColumn]: FieldColumn<F, C> }[InstanceColumn];
 
-/** The columns an InstanceSummary is built from: what the API shows, and nothing else. */
-export const SUMMARY_COLUMNS = ['id', 'user_id', 'customer_id', 'zone', 'machine_type', 'template_id', 'status', 'external_ip', 'internal_ip', 'created_at'] as const;
+const same = <T>(value: T): T => value;
+/** A field whose column holds it as it is. */
+const plain = <C extends InstanceColumn>(column: C) => ({ column, read: same, write: same });
 
-export type SummaryRow = Pick<Selectable<InstancesTable>, (typeof SUMMARY_COLUMNS)[number]>;
+/**
+ * The one map of InstanceRecord fields to instances columns: the column lists every read selects (summary, record,
+ * claim) and the conversions of reads and writes all come from it. A new column is one line here, in schema.ts and
+ * in its migration; a new field of the spec is none.
+ */
+const INSTANCE_FIELDS = {
+  id: plain('id'),
+  userId: plain('user_id'),
+  customerId: plain('customer_id'),
+  zone: plain('zone'),
+  machineType: plain('machine_type'),
+  templateId: plain('template_id'),
+  vcpus: plain('vcpus'),
+  memoryMb: plain('memory_mb'),
+  diskGb: plain('disk_gb'),
+  spec: { column: 'spec', read: (value: string) => readInstanceSpec(JSON.parse(value)), write: (value: InstanceSpec) => JSON.stringify(value) },
+  status: { column: 'status', read: (value: string) => value as InstanceStatus, write: same },
+  externalIp: plain('external_ip'),
+  internalIp: plain('internal_ip'),
+  createdAt: plain('created_at'),
+  desired: { column: 'desired', read: (value: string) => value as DesiredPower, write: same },
+  deletedAt: plain('deleted_at'),
+  generation: plain('generation'),
+  reconciledGeneration: plain('reconciled_generation'),
+  resetRequested: plain('reset_requested'),
+  resetApplied: plain('reset_applied'),
+  provisioned: { column: 'provisioned', read: (value: number) => value !== 0, write: (value: boolean) => (value ? 1 : 0) },
+} as const satisfies { [F in RecordField]: AnyFieldColumn<F> };
 
-export function toSummary(row: SummaryRow): InstanceSummary {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    customerId: row.customer_id,
-    zone: row.zone,
-    machineType: row.machine_type,
-    templateId: row.template_id,
-    status: row.status as InstanceStatus,
-    externalIp: row.external_ip,
-    internalIp: row.internal_ip,
-    createdAt: row.created_at,
+type ColumnOf<F extends RecordField> = (typeof INSTANCE_FIELDS)[F]['column'];
+/** The row a read of the given fields selects. */
+type RowOf<F extends RecordField> = Pick<Selectable<InstancesTable>, ColumnOf<F>>;
+
+function columnsOf<F extends RecordField>(fields: readonly F[]): Array<ColumnOf<F>> {
+  return fields.map((field) => INSTANCE_FIELDS[field].column);
+}
+
+/** The conversion of a row of the given fields' columns into those fields. */
+function readerOf<F extends RecordField>(fields: readonly F[]): (row: RowOf<F>) => Pick<InstanceRecord, F> {
+  const mappings = fields.map((field) => ({ field, ...(INSTANCE_FIELDS[field] as { column: ColumnOf<F>; read(value: unknown): unknown }) }));
+  return (row) => {
+    const record: Partial<Record<F, unknown>> = {};
+    for (const { field, column, read } of mappings) record[field] = read(row[column]);
+    return record as Pick<InstanceRecord, F>;
   };
 }
+
+const RECORD_FIELDS = Object.keys(INSTANCE_FIELDS) as RecordField[];
+
+/** The columns an InstanceRecord is built from: selecting only these keeps hot reads lean. */
+export const INSTANCE_COLUMNS = columnsOf(RECORD_FIELDS);
+export type InstanceRow = RowOf<RecordField>;
+export const toInstance: (row: InstanceRow) => InstanceRecord = readerOf(RECORD_FIELDS);
+
+/** The columns an InstanceSummary is built from: what the API shows, and nothing else. */
+export const SUMMARY_COLUMNS = columnsOf(SUMMARY_FIELDS);
+export const toSummary: (row: RowOf<(typeof SUMMARY_FIELDS)[number]>) => InstanceSummary = readerOf(SUMMARY_FIELDS);
 
 export const CLAIMED_COLUMNS = [...INSTANCE_COLUMNS, 'attempts', 'work_due_at'] as const;
 export type ClaimedRow = Pick<Selectable<InstancesTable>, (typeof CLAIMED_COLUMNS)[number]>;
 
-export function toInstance(row: InstanceRow): InstanceRecord {
-  return {
-    ...toSummary(row),
-    vcpus: row.vcpus,
-    memoryMb: row.memory_mb,
-    diskGb: row.disk_gb,
-    desired: row.desired as DesiredPower,
-    deletedAt: row.deleted_at,
-    generation: row.generation,
-    reconciledGeneration: row.reconciled_generation,
-    resetRequested: row.reset_requested,
-    resetApplied: row.reset_applied,
-    provisioned: row.provisioned !== 0,
-  };
-}
-
 export function toClaimed(row: ClaimedRow): ClaimedInstance {
   return { ...toInstance(row), attempts: row.attempts };
+}
+
+/** The row that stores a record: every column of the map, each converted for storing. */
+export function toInstanceRow(record: InstanceRecord): InstanceRow {
+  const row: Partial<Record<InstanceColumn, unknown>> = {};
+  for (const field of RECORD_FIELDS) {
+    const { column, write } = INSTANCE_FIELDS[field] as { column: InstanceColumn; write(value: unknown): unknown };
+    row[column] = write(record[field]);
+  }
+  return row as InstanceRow;
+}
+
+/**
+ * The row's values named one by one: what a precompiled statement (precompiled.ts) must be given in place of a spread
+ * of its arguments, each of which it fills in by name.
+ */
+export function namedInstanceValues(row: InstanceRow): InstanceRow {
+  return Object.fromEntries(INSTANCE_COLUMNS.map((column) => [column, row[column]])) as InstanceRow;
 }
 
 export const USER_COLUMNS = ['id', 'email', 'tier', 'roles', 'customer_id', 'created_at'] as const;

@@ -51,6 +51,8 @@ export interface InstancesTable {
   vcpus: number;
   memory_mb: number;
   disk_gb: number;
+  /** JSON of the instance's spec (domain/instance-spec.ts), read whole, never queried into; '{}' in rows older than 009. */
+  spec: Generated<string>;
   status: string;
   external_ip: string;
   internal_ip: string;

@@ -16,6 +16,7 @@ import { call, eventually, type Credentials } from '../helpers/http.js';
 import { tapName } from '../../src/providers/qemu/bridge-host.js';
 import { commandLine, count } from '../helpers/qemu-vms.js';
 import { startReplicaProcess, type ReplicaProcess } from '../replicas/processes.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 interface Instance {
   id: string;
@@ -124,7 +125,7 @@ describe('real VMs through the API (qemu)', { skip, timeout: 900_000 }, () => {
       { installationId, dataDir: gale.config.dataDir, clock: systemClock, logger: pino({ level: 'silent' }) },
     );
     const orphan = 'tw-000000-0rphan00';
-    await outside.create({ instanceId: orphan, userId: 'nobody', zone: 'us-central1-a', templateId: TEMPLATE, image: 'gale-busybox-vm', machineType: 'e2-micro', vcpus: 1, memoryMb: 1024, diskGb: 1 });
+    await outside.create({ instanceId: orphan, userId: 'nobody', zone: 'us-central1-a', templateId: TEMPLATE, image: 'gale-busybox-vm', machineType: 'e2-micro', vcpus: 1, memoryMb: 1024, diskGb: 1, spec: instanceSpec() });
     await outside.start(orphan);
     const pid = pidOf(orphan);
     assert.ok(commandLine(pid));

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { INSTANCE_ID_PATTERN } from '../../src/domain/ids.js';
 import { inIdRange, type IdRange, type MachineSpec, type Observation, type OwnedMachine, type Provider, type SerialOutput } from '../../src/domain/provider.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 /** What the suite drives: one provider, and the means to make others on the same backend. */
 export interface ContractSubject {
@@ -53,6 +54,7 @@ export function providerContract(name: string, open: () => Promise<ContractSubje
     vcpus: 1,
     memoryMb: 128,
     diskGb: 1,
+    spec: instanceSpec(),
     ...options.spec,
     instanceId,
     userId,

@@ -13,6 +13,7 @@ import { createDockerProvider, describeEndpoint, DockerUnavailableError, parseEn
 import { EndpointSet } from '../../src/providers/docker/endpoints.js';
 import { statusOf, startedAtOf } from '../../src/providers/docker/observe.js';
 import { packTar } from '../../src/providers/docker/tar.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'gale-docker-unit-'));
@@ -88,7 +89,7 @@ describe('engine down', () => {
   });
 
   test('every operation fails retryably, never permanently', async () => {
-    const spec = { instanceId: 'i-1', userId: 'u', zone: 'zone-a', templateId: 't', image: 'x', machineType: 'm', vcpus: 1, memoryMb: 64, diskGb: 1 };
+    const spec = { instanceId: 'i-1', userId: 'u', zone: 'zone-a', templateId: 't', image: 'x', machineType: 'm', vcpus: 1, memoryMb: 64, diskGb: 1, spec: instanceSpec() };
     await assert.rejects(provider.create(spec), retryable);
     await assert.rejects(provider.inspect('i-1'), retryable);
     await assert.rejects(provider.list(), retryable);

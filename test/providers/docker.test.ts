@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { PermanentProviderError, type MachineSpec } from '../../src/domain/provider.js';
 import { BUSYBOX_IMAGE_TAG, buildBusyboxImage, createDockerProvider, LABELS, parseEndpoint } from '../../src/providers/docker/index.js';
 import type { DockerProvider } from '../../src/providers/docker/index.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 const ENDPOINT = process.env.GALE_DOCKER_HOST ?? '/var/run/docker.sock';
 const STUBBORN_TAG = 'gale/busybox-ignores-term:test';
@@ -36,6 +37,7 @@ const spec = (instanceId: string, image = BUSYBOX_IMAGE_TAG): MachineSpec => ({
   vcpus: 1,
   memoryMb: 128,
   diskGb: 1,
+  spec: instanceSpec(),
 });
 const raw = (instanceId: string) => docker.getContainer(`gale-${instanceId}`);
 

@@ -32,6 +32,7 @@ import { setUpNetworking, type NetworkingOptions } from '../../src/providers/qem
 import { openSqliteStore } from '../../src/store/index.js';
 import { addresses, bridgeProblem, hostRoutes, link, removeLink, uniqueBridge } from '../helpers/qemu-bridge.js';
 import { commandLine, qemuProblem, waitFor } from '../helpers/qemu-vms.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 const run = randomUUID().slice(0, 8);
 const logs: Array<{ level: number; msg: string; reason?: string }> = [];
@@ -49,6 +50,7 @@ const spec = (instanceId: string): MachineSpec => ({
   vcpus: 1,
   memoryMb: 1024,
   diskGb: 1,
+  spec: instanceSpec(),
 });
 
 /** A store that hands out addresses from memory, for the decisions that need no database. */

@@ -31,6 +31,7 @@ import {
 import { boundConsole, CONSOLE_KEEP_BYTES, readConsole } from '../../src/providers/qemu/console-log.js';
 import { guestMemoryMb } from '../../src/providers/qemu/qemu-args.js';
 import { commandLine, count, qemuProblem, waitFor } from '../helpers/qemu-vms.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 const problem = qemuProblem();
 if (problem && process.env.CI === 'true') {
@@ -54,6 +55,7 @@ const spec = (instanceId: string): MachineSpec => ({
   vcpus: 1,
   memoryMb: 1024,
   diskGb: 2,
+  spec: instanceSpec(),
 });
 
 describe('qemu provider parts', () => {

@@ -7,12 +7,13 @@ import type { MachineSpec } from '../../src/domain/provider.js';
 import { createProvider, KNOWN_PROVIDERS } from '../../src/providers/registry.js';
 import { createSimulatorProvider, externalIpFor, internalIpFor } from '../../src/providers/simulator/index.js';
 import { manualClock, openTempStore, waitFor, type TempStore } from './temp-store.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 let counter = 0;
 function spec(): MachineSpec {
   counter += 1;
   const instanceId = `tw-aaaaaa-${counter.toString(16).padStart(8, '0')}`;
-  return { instanceId, userId: 'u', zone: 'us-central1-a', templateId: 't', image: 'i', machineType: 'n1-standard-1', vcpus: 1, memoryMb: 3840, diskGb: 10 };
+  return { instanceId, userId: 'u', zone: 'us-central1-a', templateId: 't', image: 'i', machineType: 'n1-standard-1', vcpus: 1, memoryMb: 3840, diskGb: 10, spec: instanceSpec() };
 }
 
 describe('simulator provider', () => {

@@ -8,6 +8,7 @@ import type { Store } from '../../src/domain/store.js';
 import { createSimulatorProvider, type SimulatorProvider } from '../../src/providers/simulator/index.js';
 import { createReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconciler/index.js';
 import { openTempStore, waitFor, type TempStore } from '../providers/temp-store.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 export interface Harness {
   store: Store;
@@ -41,7 +42,7 @@ export async function openHarness(options: { delayMs?: number; staleAfterMs?: nu
     logger,
     instance: () =>
       store.createInstance(
-        { userId, zone: 'us-central1-a', machineType: 'n1-standard-1', templateId: 'ubuntu-22-standard', vcpus: 1, memoryMb: 3840, diskGb: 10, createdAt: clock.now() },
+        { userId, zone: 'us-central1-a', machineType: 'n1-standard-1', templateId: 'ubuntu-22-standard', vcpus: 1, memoryMb: 3840, diskGb: 10, spec: instanceSpec(), createdAt: clock.now() },
         null,
         () => newInstanceId(userId),
       ),

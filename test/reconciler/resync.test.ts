@@ -4,6 +4,7 @@ import type { IdRange } from '../../src/domain/provider.js';
 import { waitFor } from '../providers/temp-store.js';
 import { openHarness, type Harness } from './harness.js';
 import { instrument } from './instrumented-provider.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 describe('resync with the provider', () => {
   let h: Harness;
@@ -24,7 +25,7 @@ describe('resync with the provider', () => {
   it('reaps a machine no instance owns', async () => {
     const keep = await runningInstance();
     const orphan = 'tw-0123ab-deadbeef';
-    await h.sim.create({ instanceId: orphan, userId: h.userId, zone: 'z', templateId: 't', image: 'i', machineType: 'm', vcpus: 1, memoryMb: 1, diskGb: 1 });
+    await h.sim.create({ instanceId: orphan, userId: h.userId, zone: 'z', templateId: 't', image: 'i', machineType: 'm', vcpus: 1, memoryMb: 1, diskGb: 1, spec: instanceSpec() });
     const report = await h.reconciler({ provider: instrument(h.sim, {}) }).resync();
     assert.equal(report.orphansReaped, 1);
     assert.equal(await h.sim.inspect(orphan), null);

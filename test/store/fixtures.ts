@@ -4,6 +4,7 @@ import { newInstanceId } from '../../src/domain/ids.js';
 import type { InstanceRecord } from '../../src/domain/instance.js';
 import type { NewInstance, Store, User } from '../../src/domain/store.js';
 import type { Tier } from '../../src/domain/tiers.js';
+import { instanceSpec } from '../../src/domain/instance-spec.js';
 
 /** Shared fixtures of the store tests (not a test file itself). */
 
@@ -23,6 +24,7 @@ export function newInstance(userId: string, overrides: Partial<NewInstance> = {}
     vcpus: 2,
     memoryMb: 2048,
     diskGb: 20,
+    spec: instanceSpec(),
     createdAt: 1_000,
     ...overrides,
   };

@@ -24,6 +24,7 @@ await forEachStore((factory) => {
       vcpus: 2,
       memoryMb: 2048,
       diskGb: 20,
+      spec: { version: 1 },
       status: 'PROVISIONING',
       externalIp: '',
       internalIp: '',

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { CreateInstanceBodySchema, type CreateInstanceBody } from '../../contracts/instance.js';
 import { invalidRequest } from '../../domain/errors.js';
 import { newInstanceId } from '../../domain/ids.js';
+import { instanceSpec } from '../../domain/instance-spec.js';
 import { operationPath } from '../../contracts/api.js';
 import type { StoredResponse } from '../../domain/idempotency.js';
 import type { CreatedInstance } from '../../domain/store.js';
@@ -70,6 +71,7 @@ export function registerCreateInstance(app: GaleApp, services: ApiServices): voi
             vcpus: placement.machineType.vcpus,
             memoryMb: placement.machineType.memoryMb,
             diskGb: placement.template.diskSizeGb,
+            spec: instanceSpec(),
             createdAt: services.clock.now(),
           },
           tierOf(services, user.tier),
