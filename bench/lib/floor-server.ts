@@ -18,7 +18,8 @@
  *     its limit the user's tier's requestsPerMinute read from Gale's own configuration file, answered in
  *     RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset, 429 past it;
  *   - a prepared better-sqlite3 statement on the very WAL file Gale uses (opened read-write, as Gale opens it),
- *     selecting Gale's SUMMARY_COLUMNS (src/store/rows.ts) by primary key, or by user on the partial index for the list,
+ *     selecting the columns of Gale's SUMMARY_COLUMNS (src/store/rows.ts) that the answer shows (not the spec, which
+ *     the view does not show yet) by primary key, or by user on the partial index for the list,
  *     newest first, exactly as summaryById / liveByUser (src/store/instances.ts);
  *   - the instance view of src/api/views.ts (same fields, same order, formatTimestamp, machineTypePath), JSON.stringify;
  *   - Gale's security headers, cache-control: no-store, x-request-id; errors in Gale's envelope with x-error/x-error-id;

@@ -27,9 +27,11 @@ export type OperationStatus = (typeof OPERATION_STATUSES)[number];
  * leases, resets) stays in the store. Every field but status and the addresses is fixed at create. The store reads
  * these fields and no others (store/rows.ts).
  *
- * The spec is among them so that the view can show what it holds (labels, metadata) without another read. On the
- * hottest read (GET by id) it costs one more small text column of the row already fetched and a JSON.parse of a few
- * dozen bytes: about 0.3 µs of the 15 µs the read takes on SQLite (measured with 100,000 rows), within noise end to end.
+ * The spec is among them so that the view can show what it holds (labels, metadata) without a second read. On the
+ * hottest read, GET by id, that is one more short text column of a row already fetched, and a JSON.parse of it: 0.2 to
+ * 0.3 µs (measured with `{"version":1}` on the bench machine under load), against about 77 µs of server CPU per GET
+ * (docs/performance.md), so under half a percent; a list pays it per instance, a few percent of a page of 100.
+ * Store reads convert rows in place (store/rows.ts), so the map costs nothing beyond that parse.
  */
 export const SUMMARY_FIELDS = ['id', 'userId', 'customerId', 'zone', 'machineType', 'templateId', 'status', 'externalIp', 'internalIp', 'createdAt', 'spec'] as const;
 export type InstanceSummary = Pick<InstanceRecord, (typeof SUMMARY_FIELDS)[number]>;

@@ -10,7 +10,7 @@ import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { operationEvent, statusEvent, writeWithEvents, type Emit } from './events.js';
 import { insertFinishedOperation, insertOperation, listUserOperations, operationReader } from './operations.js';
 import { precompiled, statement } from './precompiled.js';
-import { INSTANCE_COLUMNS, namedInstanceValues, SUMMARY_COLUMNS, toInstance, toInstanceRow, toSummary, type InstanceRow } from './rows.js';
+import { INSTANCE_COLUMNS, namedInstanceValues, SUMMARY_COLUMNS, toInstance, toStoredInstance, toSummary, type StoredInstance } from './rows.js';
 import type { Database } from './schema.js';
 
 // newId draws 32 random bits per owner: a handful of clashes in a row means something is wrong with it.
@@ -103,7 +103,7 @@ export function instanceStore(db: Db): InstanceStore {
           resetApplied: 0,
           provisioned: false,
         };
-        await insertNewInstance(trx, { ...toInstanceRow(record), work_due_at: record.createdAt });
+        await insertNewInstance(trx, { ...toStoredInstance(record), work_due_at: record.createdAt });
         const operation = await insertOperation(trx, {
           instanceId: record.id,
           userId: record.userId,
@@ -233,7 +233,7 @@ function emitStatus(emit: Emit, row: { id: string; user_id: string; status: stri
 }
 
 /** A new instance's row, due at once (work_due_at). */
-const insertNewInstance = statement((q, row: InstanceRow & { work_due_at: number }) =>
+const insertNewInstance = statement((q, row: StoredInstance & { work_due_at: number }) =>
   q.insertInto('instances').values({
     ...namedInstanceValues(row),
     work_due_at: row.work_due_at,

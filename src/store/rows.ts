@@ -9,103 +9,118 @@ import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTabl
  * so they are narrowed without a runtime check.
  */
 
-/** How one field of an InstanceRecord is stored: its column, and the conversion each way. */
-interface FieldColumn<F extends RecordField, C extends InstanceColumn> {
-  column: C;
-  read(value: Selectable<InstancesTable>[C]): InstanceRecord[F];
-  write(value: InstanceRecord[F]): Selectable<InstancesTable>[C];
-}
-
 type RecordField = keyof InstanceRecord;
-type InstanceColumn = keyof Selectable<InstancesTable>;
-/** Whichever column a field is kept in, the conversions must fit both types. */
-type AnyFieldColumn<F extends RecordField> = { [C in InstanceColumn]: FieldColumn<F, C> }[InstanceColumn];
-
-const same = <T>(value: T): T => value;
-/** A field whose column holds it as it is. */
-const plain = <C extends InstanceColumn>(column: C) => ({ column, read: same, write: same });
+type InstanceColumns = Selectable<InstancesTable>;
+type InstanceColumn = keyof InstanceColumns;
 
 /**
- * The one map of InstanceRecord fields to instances columns: the column lists every read selects (summary, record,
- * claim) and the conversions of reads and writes all come from it. A new column is one line here, in schema.ts and
- * in its migration; a new field of the spec is none.
+ * How one field of an InstanceRecord is stored: its column and, where the types differ, the conversion each way (the
+ * types decide: a field whose column holds it as it is must not convert, any other must).
+ */
+type FieldColumn<F extends RecordField, C extends InstanceColumn> = [InstanceRecord[F], InstanceColumns[C]] extends [InstanceColumns[C], InstanceRecord[F]]
+  ? { column: C }
+  : { column: C; read(value: InstanceColumns[C]): InstanceRecord[F]; write(value: InstanceRecord[F]): InstanceColumns[C] };
+type AnyFieldColumn<F extends RecordField> = { [C in InstanceColumn]: FieldColumn<F, C> }[InstanceColumn];
+
+/**
+ * The one map of InstanceRecord fields to instances columns: the lists every read selects (summary, record, claim),
+ * the conversions of reads and the row a create writes all come from it. A new column is one line here, one in
+ * schema.ts and its migration; a new field of the spec is none.
  */
 const INSTANCE_FIELDS = {
-  id: plain('id'),
-  userId: plain('user_id'),
-  customerId: plain('customer_id'),
-  zone: plain('zone'),
-  machineType: plain('machine_type'),
-  templateId: plain('template_id'),
-  vcpus: plain('vcpus'),
-  memoryMb: plain('memory_mb'),
-  diskGb: plain('disk_gb'),
-  spec: { column: 'spec', read: (value: string) => readInstanceSpec(JSON.parse(value)), write: (value: InstanceSpec) => JSON.stringify(value) },
-  status: { column: 'status', read: (value: string) => value as InstanceStatus, write: same },
-  externalIp: plain('external_ip'),
-  internalIp: plain('internal_ip'),
-  createdAt: plain('created_at'),
-  desired: { column: 'desired', read: (value: string) => value as DesiredPower, write: same },
-  deletedAt: plain('deleted_at'),
-  generation: plain('generation'),
-  reconciledGeneration: plain('reconciled_generation'),
-  resetRequested: plain('reset_requested'),
-  resetApplied: plain('reset_applied'),
-  provisioned: { column: 'provisioned', read: (value: number) => value !== 0, write: (value: boolean) => (value ? 1 : 0) },
+  id: { column: 'id' },
+  userId: { column: 'user_id' },
+  customerId: { column: 'customer_id' },
+  zone: { column: 'zone' },
+  machineType: { column: 'machine_type' },
+  templateId: { column: 'template_id' },
+  vcpus: { column: 'vcpus' },
+  memoryMb: { column: 'memory_mb' },
+  diskGb: { column: 'disk_gb' },
+  spec: { column: 'spec', read: (json: string) => readInstanceSpec(JSON.parse(json)), write: (spec: InstanceSpec) => JSON.stringify(spec) },
+  status: { column: 'status', read: (value: string) => value as InstanceStatus, write: (status: InstanceStatus) => status },
+  externalIp: { column: 'external_ip' },
+  internalIp: { column: 'internal_ip' },
+  createdAt: { column: 'created_at' },
+  desired: { column: 'desired', read: (value: string) => value as DesiredPower, write: (desired: DesiredPower) => desired },
+  deletedAt: { column: 'deleted_at' },
+  generation: { column: 'generation' },
+  reconciledGeneration: { column: 'reconciled_generation' },
+  resetRequested: { column: 'reset_requested' },
+  resetApplied: { column: 'reset_applied' },
+  provisioned: { column: 'provisioned', read: (value: number) => value !== 0, write: (provisioned: boolean) => (provisioned ? 1 : 0) },
 } as const satisfies { [F in RecordField]: AnyFieldColumn<F> };
 
 type ColumnOf<F extends RecordField> = (typeof INSTANCE_FIELDS)[F]['column'];
-/** The row a read of the given fields selects. */
-type RowOf<F extends RecordField> = Pick<Selectable<InstancesTable>, ColumnOf<F>>;
+/** A field's column selected under the field's name ('user_id as userId'), so that the row comes back keyed as the record. */
+type SelectionOf<F extends RecordField> = F extends RecordField ? (ColumnOf<F> extends F ? F : `${ColumnOf<F>} as ${F}`) : never;
+/** The row such a selection reads: the record's keys, the columns' types. */
+type RowOf<F extends RecordField> = { [K in F]: InstanceColumns[ColumnOf<K>] };
+type Conversion = { column: InstanceColumn; read?(value: unknown): unknown; write?(value: unknown): unknown };
 
-function columnsOf<F extends RecordField>(fields: readonly F[]): Array<ColumnOf<F>> {
-  return fields.map((field) => INSTANCE_FIELDS[field].column);
+const RECORD_FIELDS = Object.keys(INSTANCE_FIELDS) as RecordField[];
+const conversionOf = (field: RecordField): Conversion => INSTANCE_FIELDS[field];
+
+function selectionOf<F extends RecordField>(fields: readonly F[]): Array<SelectionOf<F>> {
+  return fields.map((field) => {
+    const { column } = INSTANCE_FIELDS[field];
+    return (column === field ? field : `${column} as ${field}`) as SelectionOf<F>;
+  });
 }
 
-/** The conversion of a row of the given fields' columns into those fields. */
+/**
+ * Turns a row of the fields' selection into the record, in place: the engine's row already has the record's keys, in
+ * its order, so only the few fields that convert are touched (the hot reads build no second object).
+ */
 function readerOf<F extends RecordField>(fields: readonly F[]): (row: RowOf<F>) => Pick<InstanceRecord, F> {
-  const mappings = fields.map((field) => ({ field, ...(INSTANCE_FIELDS[field] as { column: ColumnOf<F>; read(value: unknown): unknown }) }));
+  const converting = fields.flatMap((field) => {
+    const { read } = conversionOf(field);
+    return read ? [{ field, read }] : [];
+  });
   return (row) => {
-    const record: Partial<Record<F, unknown>> = {};
-    for (const { field, column, read } of mappings) record[field] = read(row[column]);
+    const record = row as Record<F, unknown>;
+    for (const { field, read } of converting) record[field] = read(record[field]);
     return record as Pick<InstanceRecord, F>;
   };
 }
 
-const RECORD_FIELDS = Object.keys(INSTANCE_FIELDS) as RecordField[];
-
-/** The columns an InstanceRecord is built from: selecting only these keeps hot reads lean. */
-export const INSTANCE_COLUMNS = columnsOf(RECORD_FIELDS);
+/** What an InstanceRecord is read from: selecting only these keeps hot reads lean. */
+export const INSTANCE_COLUMNS = selectionOf(RECORD_FIELDS);
 export type InstanceRow = RowOf<RecordField>;
 export const toInstance: (row: InstanceRow) => InstanceRecord = readerOf(RECORD_FIELDS);
 
-/** The columns an InstanceSummary is built from: what the API shows, and nothing else. */
-export const SUMMARY_COLUMNS = columnsOf(SUMMARY_FIELDS);
+/** What an InstanceSummary is read from: what the API shows, and nothing else. */
+export const SUMMARY_COLUMNS = selectionOf(SUMMARY_FIELDS);
 export const toSummary: (row: RowOf<(typeof SUMMARY_FIELDS)[number]>) => InstanceSummary = readerOf(SUMMARY_FIELDS);
 
+/** What a claim returns: the record, its failures so far, and when it was due (to restore the claim's order). */
 export const CLAIMED_COLUMNS = [...INSTANCE_COLUMNS, 'attempts', 'work_due_at'] as const;
-export type ClaimedRow = Pick<Selectable<InstancesTable>, (typeof CLAIMED_COLUMNS)[number]>;
+export type ClaimedRow = InstanceRow & Pick<InstanceColumns, 'attempts' | 'work_due_at'>;
 
-export function toClaimed(row: ClaimedRow): ClaimedInstance {
-  return { ...toInstance(row), attempts: row.attempts };
+export function toClaimed({ work_due_at: _due, ...row }: ClaimedRow): ClaimedInstance {
+  return toInstance(row) as ClaimedInstance;
 }
 
-/** The row that stores a record: every column of the map, each converted for storing. */
-export function toInstanceRow(record: InstanceRecord): InstanceRow {
+/** The instances row that stores a record, every column of the map, for a create to write. */
+export type StoredInstance = { [F in RecordField as ColumnOf<F>]: InstanceColumns[ColumnOf<F>] };
+
+export function toStoredInstance(record: InstanceRecord): StoredInstance {
   const row: Partial<Record<InstanceColumn, unknown>> = {};
   for (const field of RECORD_FIELDS) {
-    const { column, write } = INSTANCE_FIELDS[field] as { column: InstanceColumn; write(value: unknown): unknown };
-    row[column] = write(record[field]);
+    const { column, write } = conversionOf(field);
+    row[column] = write ? write(record[field]) : record[field];
   }
-  return row as InstanceRow;
+  return row as StoredInstance;
 }
+
+const STORED_COLUMNS = RECORD_FIELDS.map((field) => INSTANCE_FIELDS[field].column);
 
 /**
  * The row's values named one by one: what a precompiled statement (precompiled.ts) must be given in place of a spread
  * of its arguments, each of which it fills in by name.
  */
-export function namedInstanceValues(row: InstanceRow): InstanceRow {
-  return Object.fromEntries(INSTANCE_COLUMNS.map((column) => [column, row[column]])) as InstanceRow;
+export function namedInstanceValues(row: StoredInstance): StoredInstance {
+  return Object.fromEntries(STORED_COLUMNS.map((column) => [column, row[column]])) as StoredInstance;
 }
 
 export const USER_COLUMNS = ['id', 'email', 'tier', 'roles', 'customer_id', 'created_at'] as const;

@@ -5,9 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import type { Store } from '../../src/domain/store.js';
+import { machineSpecOf } from '../../src/reconciler/reconcile-instance.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import { openPostgresStore, openSqliteStore, openStore } from '../../src/store/index.js';
+import type { Database as Tables } from '../../src/store/schema.js';
+import { GaleSqliteDialect } from '../../src/store/sqlite/dialect.js';
 import { forEachStore, postgresTestUrl } from '../helpers/stores.js';
 import { addUser, create } from './fixtures.js';
 
@@ -53,6 +58,92 @@ await forEachStore((factory) => {
       );
       assert.deepEqual(tables.rows, [{ table_schema: schema }]);
     }
+  });
+
+  test('009 gives the instances of an older database the first spec, keeping the rest of their data', async (t) => {
+    // A database as a Gale from before 009 left it: migrated through 008, with a user and an instance of its own.
+    let older: Kysely<Tables>;
+    let openMigrated: () => Promise<Store>;
+    let migrationTableSchema: string | undefined;
+    if (factory.name === 'sqlite') {
+      const dataDir = mkdtempSync(join(tmpdir(), 'gale-migrate-009-'));
+      t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+      older = new Kysely<Tables>({ dialect: new GaleSqliteDialect(new Database(join(dataDir, 'gale.db'))) });
+      openMigrated = () => openSqliteStore({ dataDir });
+    } else {
+      const schema = `gale_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+      const admin = new pg.Client({ connectionString: postgresTestUrl() });
+      await admin.connect();
+      await admin.query(`create schema "${schema}"`);
+      t.after(async () => {
+        await admin.query(`drop schema if exists "${schema}" cascade`);
+        await admin.end();
+      });
+      migrationTableSchema = schema;
+      const pool = new pg.Pool({ connectionString: postgresTestUrl(), max: 1, options: `-c search_path=${schema}` });
+      older = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+      openMigrated = () => openPostgresStore({ url: postgresTestUrl(), schema });
+    }
+    const through008 = Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < '009'));
+    const { error } = await new Migrator({ db: older, provider: { getMigrations: async () => through008 }, migrationTableSchema }).migrateToLatest();
+    assert.equal(error, undefined);
+    await older.insertInto('users').values({ id: 'u-old', email: 'old@example.com', tier: 'small', roles: '[]', created_at: 1 }).execute();
+    const row = {
+      id: 'tw-000000-00000001',
+      user_id: 'u-old',
+      zone: 'zone-a',
+      machine_type: 'e2-small',
+      template_id: 'ubuntu-22-standard',
+      vcpus: 2,
+      memory_mb: 2048,
+      disk_gb: 20,
+      status: 'RUNNING',
+      external_ip: '203.0.113.7',
+      internal_ip: '10.0.0.7',
+      created_at: 1_000,
+      desired: 'RUNNING',
+      deleted_at: null,
+      generation: 2,
+      reconciled_generation: 1,
+      reset_requested: 0,
+      reset_applied: 0,
+      provisioned: 1,
+      work_due_at: 2_000,
+      lease_owner: null,
+      lease_until: null,
+      last_error: null,
+    };
+    await older.insertInto('instances').values(row).execute();
+    await older.destroy();
+
+    const store = await openMigrated();
+    t.after(() => store.close());
+    assert.deepEqual(await store.getInstance(row.id), {
+      id: row.id,
+      userId: 'u-old',
+      customerId: '',
+      zone: 'zone-a',
+      machineType: 'e2-small',
+      templateId: 'ubuntu-22-standard',
+      vcpus: 2,
+      memoryMb: 2048,
+      diskGb: 20,
+      spec: { version: 1 },
+      status: 'RUNNING',
+      externalIp: '203.0.113.7',
+      internalIp: '10.0.0.7',
+      createdAt: 1_000,
+      desired: 'RUNNING',
+      deletedAt: null,
+      generation: 2,
+      reconciledGeneration: 1,
+      resetRequested: 0,
+      resetApplied: 0,
+      provisioned: true,
+    });
+    const [claimed] = await store.claimDue('r1', 2_000, 1_000, 10);
+    assert.equal(claimed?.id, row.id);
+    assert.deepEqual(machineSpecOf(claimed!, (templateId) => templateId).spec, { version: 1 }, 'the provider is given the upgraded spec');
   });
 
   test('reopening keeps the data and runs nothing again', async (t) => {
