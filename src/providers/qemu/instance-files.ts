@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readInstanceSpec } from '../../domain/instance-spec.js';
 import type { MachineSpec } from '../../domain/provider.js';
 
 /**
@@ -73,7 +74,10 @@ export interface SavedMachine {
 
 export async function readSaved(files: InstanceFiles): Promise<SavedMachine | undefined> {
   const text = await readIfExists(files.spec);
-  return text === undefined ? undefined : (JSON.parse(text) as SavedMachine);
+  if (text === undefined) return undefined;
+  const saved = JSON.parse(text) as SavedMachine;
+  // Saved by an older Gale: its instance spec is upgraded, or made, as the store's reads do (none before migration 009).
+  return { ...saved, spec: { ...saved.spec, spec: readInstanceSpec(saved.spec.spec) } };
 }
 
 /** Written to a temporary name and renamed, so that a crash never leaves a half-written spec that marks create done. */
