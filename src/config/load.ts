@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { KNOWN_PROVIDERS, PROVIDERS, providerDescriptor } from '../providers/registry.js';
 import { DEFAULT_CATALOG } from './default-catalog.js';
-import { ConfigError, envValue, parseBoolean, parseInteger, type Env } from './env-values.js';
+import { ConfigError, envValue, parseBoolean, parseInteger, type Env } from '../env-values.js';
 import { DEFAULT_TIER, DEFAULT_TIERS } from './default-tiers.js';
 import { ConfigSchema, type Config } from './schema.js';
 
