@@ -117,6 +117,30 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
     await assert.rejects(openLimiterBackend(config, { logger: createLogger('silent') }), /cannot use the rate-limit table .*gale_rate_limits.*011_rate_limits/);
   });
 
+  test('a table that does not answer at start: the limiter starts counting in memory, then shares once it answers', async () => {
+    const { logger, lines } = capturedLogger();
+    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const pool = schemaPool(schema);
+    const holder = await pool.connect();
+    let backend: LimiterBackend | undefined;
+    try {
+      // A lock no read can pass: the limiter's first read waits out its timeout, as on a stalled server.
+      await holder.query('begin');
+      await holder.query(`lock table ${RATE_LIMIT_TABLE} in access exclusive mode`);
+      backend = await openLimiterBackend(config, { logger });
+      assert.match(backend.status(), /^degraded: postgres is not answering/);
+      assert.match(lines(), /counting in this replica's memory/);
+      await spendAllowance(new RequestLimiter(backend.factory), 'user-4');
+      await holder.query('commit');
+      await eventually('the circuit to close', async () => backend!.status(), (status) => status === 'ok (postgres)', 10_000);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      holder.release();
+      await pool.end();
+      await backend?.close();
+    }
+  });
+
   test('while the table cannot be used, requests are counted in memory and logged; then shared again', async () => {
     const { logger, lines } = capturedLogger();
     let fallbacks = 0;

@@ -48,6 +48,8 @@ const STORE_TIMEOUT_MS = 1000;
 const WARN_EVERY_MS = 60_000;
 /** How often an open circuit asks the store whether it answers again: the most a hung store costs is one timeout per this. */
 const PROBE_INTERVAL_MS = 2000;
+/** PostgreSQL's undefined_table and invalid_schema_name. */
+const TABLE_MISSING: ReadonlySet<unknown> = new Set(['42P01', '3F000']);
 
 type LimiterConfig = Pick<Config, 'redisUrl' | 'databaseUrl' | 'databaseSchema'>;
 
@@ -180,18 +182,24 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
   const readTable = async (): Promise<void> => {
     await pool.query(`select 1 from ${table} limit 1`);
   };
+  const { circuit, status, onFallback } = circuitFor('postgres', logger, options, readTable);
   try {
     await readTable();
+    options.onCircuit?.('postgres', false);
   } catch (error) {
-    await pool.end().catch(() => undefined);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `cannot use the rate-limit table ${schema ? `${schema}.` : ''}${RATE_LIMIT_TABLE} in PostgreSQL (the store's migration 011_rate_limits makes it): ${reason}`,
-      { cause: error },
-    );
+    // No table is a store that was never migrated (or another schema named): no wait mends that.
+    if (TABLE_MISSING.has(codeOf(error))) {
+      await pool.end().catch(() => undefined);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `cannot use the rate-limit table ${schema ? `${schema}.` : ''}${RATE_LIMIT_TABLE} in PostgreSQL (the store's migration 011_rate_limits makes it): ${reason}`,
+        { cause: error },
+      );
+    }
+    // Any other failure (a timeout, a lost connection) is an outage like a later one: count in memory until a probe
+    // is answered, as a Redis unreachable at start does. The circuit says so in the log.
+    circuit.trip(error);
   }
-  const { circuit, status, onFallback } = circuitFor('postgres', logger, options, readTable);
-  options.onCircuit?.('postgres', false);
 
   return {
     name: 'postgres',
@@ -215,4 +223,8 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
       await pool.end();
     },
   };
+}
+
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
