@@ -6,7 +6,7 @@ import type { Db } from './db.js';
 import { guarded, rememberAnswer, replayIfAnswered } from './idempotency.js';
 import { precompiled } from './precompiled.js';
 import { toUser, type UserRow } from './rows.js';
-import type { ApiKeysTable, Database, TokensTable } from './schema.js';
+import type { ApiKeysTable, Database, TokensTable, UsersTable } from './schema.js';
 
 /*
  * api_keys and tokens are one kind of row twice: a user's credential, stored as hashes only, found by the hash of its
@@ -17,8 +17,10 @@ import type { ApiKeysTable, Database, TokensTable } from './schema.js';
 type CredentialTable = 'api_keys' | 'tokens';
 /** A column of either table, with its type (the columns they share have the same type in both). */
 type CredentialColumns = Selectable<ApiKeysTable> & Selectable<TokensTable>;
+/** Read beside the user's columns, unqualified in the join: so none may share a name with a column of users. */
+type MatchedColumn = Exclude<keyof CredentialColumns, keyof UsersTable>;
 
-export interface CredentialKind<New extends { userId: string }, Info, Listed extends keyof CredentialColumns, Matched extends keyof CredentialColumns, Match> {
+export interface CredentialKind<New extends { userId: string }, Info, Listed extends keyof CredentialColumns, Matched extends MatchedColumn, Match> {
   readonly table: CredentialTable;
   /** Names the credential in a not_found message. */
   readonly noun: string;
@@ -35,7 +37,7 @@ export interface CredentialKind<New extends { userId: string }, Info, Listed ext
 }
 
 /** Infers a kind's types from its own fields: the column lists and the functions that read them stay in step. */
-function credentialKind<New extends { userId: string }, Info, Listed extends keyof CredentialColumns, Matched extends keyof CredentialColumns, Match>(
+function credentialKind<New extends { userId: string }, Info, Listed extends keyof CredentialColumns, Matched extends MatchedColumn, Match>(
   kind: CredentialKind<New, Info, Listed, Matched, Match>,
 ): CredentialKind<New, Info, Listed, Matched, Match> {
   return kind;
@@ -83,7 +85,7 @@ async function requireUser(trx: Kysely<Database>, userId: string): Promise<void>
 }
 
 /** The store's operations on one credential table. */
-export function credentialRows<New extends { userId: string }, Info, Listed extends keyof CredentialColumns, Matched extends keyof CredentialColumns, Match>(
+export function credentialRows<New extends { userId: string }, Info, Listed extends keyof CredentialColumns, Matched extends MatchedColumn, Match>(
   db: Db,
   kind: CredentialKind<New, Info, Listed, Matched, Match>,
 ) {
@@ -92,7 +94,7 @@ export function credentialRows<New extends { userId: string }, Info, Listed exte
   // Widened to every column of either table: Kysely types a selection over a generic column list without resolving
   // it; over all columns, each row is assignable to what the kind's readers take (its own columns, a subset).
   const listed: readonly (keyof CredentialColumns)[] = kind.listed;
-  const matched: readonly (keyof CredentialColumns)[] = kind.matched;
+  const matched: readonly MatchedColumn[] = kind.matched;
   // Runs on every authenticated request: one indexed join, compiled once.
   const byHash = precompiled(db, (hash) =>
     kysely
