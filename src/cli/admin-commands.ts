@@ -155,6 +155,69 @@ function credentialRef(id: string | undefined, value: string | undefined, valueF
   return id !== undefined ? { id } : { value: value! };
 }
 
+/** What `gale admin keys` and `gale admin tokens` differ in, for their list and revoke commands. */
+interface CredentialCommands<V extends ApiKeyView | TokenView> {
+  /** What the list is of, in its description and when there is none. */
+  readonly plural: string;
+  readonly listDescription: string;
+  list(backend: AccountsBackend, userId: string): AsyncIterable<V>;
+  /** The date a listed credential shows beside its id and prefix. */
+  dated(credential: V): string;
+  /** The option naming the credential by its id: its flag (with its placeholder) and help. */
+  readonly id: { flag: string; help: string };
+  /** The option naming the credential by its value: its flag, the name commander gives it, its help. */
+  readonly value: { flag: string; name: 'key' | 'token'; help: string };
+  revoke(backend: AccountsBackend, ref: CredentialRef): Promise<void>;
+}
+
+const KEY_PAIRS: CredentialCommands<ApiKeyView> = {
+  plural: 'key pairs',
+  listDescription: "a user's key pairs, newest first: ids, prefixes and dates, never secrets",
+  list: (backend, userId) => backend.listApiKeys(userId),
+  dated: (key) => `created ${key.createdAt}`,
+  id: { flag: '--id <keyId>', help: 'the id of the key pair (keys list shows it)' },
+  value: { flag: '--key <apiKey>', name: 'key', help: 'the api-key itself' },
+  revoke: (backend, ref) => backend.revokeApiKey(ref),
+};
+
+const TOKENS: CredentialCommands<TokenView> = {
+  plural: 'tokens',
+  listDescription: "a user's session tokens, newest first: ids, prefixes and expiry, never the tokens",
+  list: (backend, userId) => backend.listTokens(userId),
+  dated: (token) => `expires ${token.expiresAt}`,
+  id: { flag: '--id <tokenId>', help: 'the id of the token (tokens list shows it)' },
+  value: { flag: '--token <token>', name: 'token', help: 'the token itself' },
+  revoke: (backend, ref) => backend.revokeToken(ref),
+};
+
+/** `list` and `revoke` under a credential group (keys, tokens). */
+function listAndRevoke<V extends ApiKeyView | TokenView>(group: Command, kind: CredentialCommands<V>): void {
+  group
+    .command('list')
+    .description(kind.listDescription)
+    .requiredOption('--user <id>', 'user id')
+    .option('--json', 'print a JSON array', false)
+    .action(async (o: { user: string; json: boolean }, command: Command) =>
+      withBackend(command, async (backend) => {
+        const found = await collect(kind.list(backend, o.user));
+        const lines = found.map((c) => `${c.id}  ${c.prefix ? `${c.prefix}…` : '(no prefix)'}  ${kind.dated(c)}  ${stateOf(c)}`);
+        print(o.json, found, lines.length > 0 ? lines.join('\n') : `user ${o.user} has no ${kind.plural}`);
+      }),
+    );
+  group
+    .command('revoke')
+    .option(kind.id.flag, kind.id.help)
+    .option(kind.value.flag, kind.value.help)
+    .option('--json', 'print JSON', false)
+    .action(async (o: { id?: string; key?: string; token?: string; json: boolean }, command: Command) => {
+      const ref = credentialRef(o.id, o[kind.value.name], kind.value.flag);
+      await withBackend(command, async (backend) => {
+        await kind.revoke(backend, ref);
+        print(o.json, { revoked: true }, `revoked; every server refuses it${within(backend)}`);
+      });
+    });
+}
+
 export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
@@ -227,30 +290,7 @@ export function registerAdminCommands(program: Command): void {
         print(o.json, pair, `api-key:    ${pair.apiKey}\napi-secret: ${pair.apiSecret}\nkey id:     ${pair.id}\n(the secret is shown only now)`);
       }),
     );
-  keys
-    .command('list')
-    .description("a user's key pairs, newest first: ids, prefixes and dates, never secrets")
-    .requiredOption('--user <id>', 'user id')
-    .option('--json', 'print a JSON array', false)
-    .action(async (o: { user: string; json: boolean }, command: Command) =>
-      withBackend(command, async (backend) => {
-        const found = await collect(backend.listApiKeys(o.user));
-        const lines = found.map((k) => `${k.id}  ${k.prefix ? `${k.prefix}…` : '(no prefix)'}  created ${k.createdAt}  ${stateOf(k)}`);
-        print(o.json, found, lines.length > 0 ? lines.join('\n') : `user ${o.user} has no key pairs`);
-      }),
-    );
-  keys
-    .command('revoke')
-    .option('--id <keyId>', 'the id of the key pair (keys list shows it)')
-    .option('--key <apiKey>', 'the api-key itself')
-    .option('--json', 'print JSON', false)
-    .action(async (o: { id?: string; key?: string; json: boolean }, command: Command) => {
-      const ref = credentialRef(o.id, o.key, '--key <apiKey>');
-      await withBackend(command, async (backend) => {
-        await backend.revokeApiKey(ref);
-        print(o.json, { revoked: true }, `revoked; every server refuses it${within(backend)}`);
-      });
-    });
+  listAndRevoke(keys, KEY_PAIRS);
 
   const tokens = admin.command('tokens').description('bearer session tokens');
   tokens
@@ -264,28 +304,5 @@ export function registerAdminCommands(program: Command): void {
         print(o.json, made, `token:    ${made.token}\nexpires:  ${made.expiresAt}\ntoken id: ${made.id}\n(the token is shown only now)`);
       }),
     );
-  tokens
-    .command('list')
-    .description("a user's session tokens, newest first: ids, prefixes and expiry, never the tokens")
-    .requiredOption('--user <id>', 'user id')
-    .option('--json', 'print a JSON array', false)
-    .action(async (o: { user: string; json: boolean }, command: Command) =>
-      withBackend(command, async (backend) => {
-        const found = await collect(backend.listTokens(o.user));
-        const lines = found.map((t) => `${t.id}  ${t.prefix ? `${t.prefix}…` : '(no prefix)'}  expires ${t.expiresAt}  ${stateOf(t)}`);
-        print(o.json, found, lines.length > 0 ? lines.join('\n') : `user ${o.user} has no tokens`);
-      }),
-    );
-  tokens
-    .command('revoke')
-    .option('--id <tokenId>', 'the id of the token (tokens list shows it)')
-    .option('--token <token>', 'the token itself')
-    .option('--json', 'print JSON', false)
-    .action(async (o: { id?: string; token?: string; json: boolean }, command: Command) => {
-      const ref = credentialRef(o.id, o.token, '--token <token>');
-      await withBackend(command, async (backend) => {
-        await backend.revokeToken(ref);
-        print(o.json, { revoked: true }, `revoked; every server refuses it${within(backend)}`);
-      });
-    });
+  listAndRevoke(tokens, TOKENS);
 }

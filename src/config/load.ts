@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_STOP_GRACE_MS } from '../domain/provider.js';
 import { KNOWN_PROVIDERS, PROVIDERS, providerDescriptor } from '../providers/registry.js';
 import { DEFAULT_CATALOG } from './default-catalog.js';
-import { ConfigError, envValue, parseBoolean, parseInteger, type Env } from './env-values.js';
+import { ConfigError, envValue, parseBoolean, parseInteger, type Env } from '../env-values.js';
 import { DEFAULT_TIER, DEFAULT_TIERS } from './default-tiers.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -24,7 +25,7 @@ export function defaultConfig(): Config {
     defaultTier: DEFAULT_TIER,
     tiers: structuredClone(DEFAULT_TIERS),
     catalog: structuredClone(DEFAULT_CATALOG),
-    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 32, resyncIntervalMs: 15_000, resyncShare: 0.02, stopGraceMs: 60_000, transitionDeadlineMs: 300_000, zones: [] },
+    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 32, resyncIntervalMs: 15_000, resyncShare: 0.02, stopGraceMs: DEFAULT_STOP_GRACE_MS, transitionDeadlineMs: 300_000, zones: [] },
     http: {
       maxConnections: 1024,
       headersTimeoutMs: 10_000,

@@ -91,6 +91,12 @@ export interface SerialOutput {
 }
 
 /**
+ * The time a guest gets to shut down after the power-off request (Provider.stop's graceMs) before it is forced off,
+ * unless reconciler.stopGraceMs says otherwise. The one default of the config, the reconciler and the Docker provider.
+ */
+export const DEFAULT_STOP_GRACE_MS = 60_000;
+
+/**
  * The one small interface every backend implements. Every method is idempotent and keyed by instance id,
  * so that a reconciler that crashed half-way can simply call it again.
  */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import type { Provider } from '../domain/provider.js';
+import { DEFAULT_STOP_GRACE_MS, type Provider } from '../domain/provider.js';
 import type { FinishedOperation, HistoryStore, WorkStore } from '../domain/store.js';
 import type { BackoffPolicy } from './backoff.js';
 
@@ -88,7 +88,7 @@ export function resolveOptions(o: ReconcilerOptions): ResolvedOptions {
     concurrency: o.concurrency ?? 32,
     resyncIntervalMs: o.resyncIntervalMs ?? 15_000,
     resyncShare: o.resyncShare ?? 0.02,
-    stopGraceMs: o.stopGraceMs ?? 60_000,
+    stopGraceMs: o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
     shutdownWaitMs: o.shutdownWaitMs ?? 3_000,
     operationRetentionMs: o.operationRetentionMs ?? 7 * 86_400_000,
     eventRetentionMs: o.eventRetentionMs ?? 86_400_000,

@@ -1,6 +1,5 @@
 // Types only: the clients are loaded when configured (about 40 MB of modules a SQLite-only server never needs).
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { RateLimiterPostgres, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Config } from '../../config/schema.js';
@@ -11,12 +10,13 @@ import { Circuit, SharedLimiter } from './circuit-limiter.js';
 /*
  * Where the rate limiter keeps its counts. One replica can count in memory; several must share the counts, or a
  * user's 60 requests a minute become 60 per replica. Redis when GALE_REDIS_URL is set, else the PostgreSQL the
- * store already uses, else memory.
+ * store already uses (both through rate-limiter-flexible), else this replica's memory (memory-limiter.ts).
  *
- * A limiter outage must not take the API down, nor slow it: each backend has a circuit (shared-limiter.ts) that, at
- * the first failure or timeout, has every limiter count on this replica alone, in memory, at once, and a warning is
- * logged; a probe in the background closes it when the store answers again. While it lasts a user may get up to N x
- * the allowance across N replicas; refusing every request instead would turn a limiter outage into an API outage.
+ * A limiter outage must not take the API down, nor slow it: each shared backend has a circuit (circuit-limiter.ts)
+ * that, at the first failure or timeout, has every limiter count on this replica alone, in memory, at once, and a
+ * warning is logged; a probe in the background closes it when the store answers again. While it lasts a user may get
+ * up to N x the allowance across N replicas; refusing every request instead would turn a limiter outage into an API
+ * outage.
  */
 
 export type LimiterBackendName = 'redis' | 'postgres' | 'memory';
@@ -38,13 +38,18 @@ export interface LimiterBackendOptions {
   onCircuit?: (backend: LimiterBackendName, open: boolean) => void;
 }
 
-/** The table rate-limiter-flexible's PostgreSQL limiter keeps its counts in; every tier shares it, keys are prefixed. */
+/**
+ * The table rate-limiter-flexible's PostgreSQL limiter keeps its counts in, made by the store's migration 011_rate_limits;
+ * every tier shares it, keys are prefixed.
+ */
 export const RATE_LIMIT_TABLE = 'gale_rate_limits';
 // A slow answer from the shared store costs every request that long: past this, the request is counted in memory.
 const STORE_TIMEOUT_MS = 1000;
 const WARN_EVERY_MS = 60_000;
 /** How often an open circuit asks the store whether it answers again: the most a hung store costs is one timeout per this. */
 const PROBE_INTERVAL_MS = 2000;
+/** PostgreSQL's undefined_table and invalid_schema_name. */
+const TABLE_MISSING: ReadonlySet<unknown> = new Set(['42P01', '3F000']);
 
 type LimiterConfig = Pick<Config, 'redisUrl' | 'databaseUrl' | 'databaseSchema'>;
 
@@ -172,19 +177,29 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
   // Idle connections report on the pool, lent-out ones on the client: unheard, either would end the process.
   pool.on('error', (error: Error) => poolError({ reason: error.message }));
   pool.on('connect', (client) => client.on('error', (error: Error) => poolError({ reason: error.message })));
-  try {
-    await createTable(pool, schema);
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot create the rate-limit table ${schema ? `${schema}.` : ''}${RATE_LIMIT_TABLE} in PostgreSQL: ${reason}`, { cause: error });
-  }
   const table = schema ? `"${schema}"."${RATE_LIMIT_TABLE}"` : `"${RATE_LIMIT_TABLE}"`;
-  // The probe reads the table itself: the server answering is not enough if the table cannot be used.
-  const { circuit, status, onFallback } = circuitFor('postgres', logger, options, async () => {
+  // A read of the table itself: the server answering is not enough if the table cannot be used.
+  const readTable = async (): Promise<void> => {
     await pool.query(`select 1 from ${table} limit 1`);
-  });
-  options.onCircuit?.('postgres', false);
+  };
+  const { circuit, status, onFallback } = circuitFor('postgres', logger, options, readTable);
+  try {
+    await readTable();
+    options.onCircuit?.('postgres', false);
+  } catch (error) {
+    // No table is a store that was never migrated (or another schema named): no wait mends that.
+    if (TABLE_MISSING.has(codeOf(error))) {
+      await pool.end().catch(() => undefined);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `cannot use the rate-limit table ${schema ? `${schema}.` : ''}${RATE_LIMIT_TABLE} in PostgreSQL (the store's migration 011_rate_limits makes it): ${reason}`,
+        { cause: error },
+      );
+    }
+    // Any other failure (a timeout, a lost connection) is an outage like a later one: count in memory until a probe
+    // is answered, as a Redis unreachable at start does. The circuit says so in the log.
+    circuit.trip(error);
+  }
 
   return {
     name: 'postgres',
@@ -196,7 +211,7 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
           storeType: 'pool',
           tableName: RATE_LIMIT_TABLE,
           schemaName: schema || undefined,
-          // Created above, once, under a lock: see createTable.
+          // Made by the store's migrations, before any limiter exists: the library must not make it (011_rate_limits).
           tableCreated: true,
         }),
         circuit,
@@ -210,34 +225,6 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
   };
 }
 
-/**
- * rate-limiter-flexible would create its table from each limiter's constructor, asynchronously: consumes made before
- * that finishes are refused with "Table is not created yet" (here: silently counted in memory), and replicas starting
- * together race on CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make atomic (the loser can fail on the
- * catalog's unique index). So the table is created here, before any limiter exists, under a transaction-scoped
- * advisory lock that serialises every replica of this schema; the one that comes second finds it made.
- * The columns are the library's own, so its queries find what they expect. UNLOGGED because every request writes
- * here: a logged table would cost a WAL flush per request, for counts that are worthless a minute later anyway. The
- * price: after a PostgreSQL crash (or on a promoted standby) the table starts empty, i.e. every window starts afresh.
- */
-async function createTable(pool: Pool, schema: string): Promise<void> {
-  const table = schema ? `"${schema}"."${RATE_LIMIT_TABLE}"` : `"${RATE_LIMIT_TABLE}"`;
-  const client = await pool.connect();
-  try {
-    if (schema) {
-      // The store has usually made it already; a concurrent maker outside our lock shows as a unique violation.
-      await client.query(`create schema if not exists "${schema}"`).catch((error: unknown) => {
-        if ((error as { code?: string }).code !== '23505') throw error;
-      });
-    }
-    await client.query('begin');
-    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`gale:${schema || 'default'}:${RATE_LIMIT_TABLE}`]);
-    await client.query(`create unlogged table if not exists ${table} (key varchar(255) primary key, points integer not null default 0, expire bigint)`);
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }

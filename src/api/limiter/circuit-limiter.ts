@@ -8,7 +8,7 @@ import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rat
  * probe interval, not one per request.
  */
 
-/** What the API's limiters need of a limiter: RateLimiterMemory is one, and so is SharedLimiter. */
+/** What the API's limiters need of a limiter: MemoryLimiter (memory-limiter.ts, the default) is one, and so is SharedLimiter. */
 export interface Limiter {
   readonly points: number;
   consume(key: string, points?: number): Promise<RateLimiterRes>;

@@ -18,8 +18,9 @@ export const memoryLimiterFactory: LimiterFactory = (tier) => new MemoryLimiter(
 
 /**
  * Per-user request allowance: each tier grants requestsPerMinute requests a minute, which a user may spend
- * in one burst; the request after the allowance is refused until it refills. Built on rate-limiter-flexible,
- * whose window starts at a user's first request, so that users' refills are spread out.
+ * in one burst; the request after the allowance is refused until it refills. A window starts at a user's first
+ * request, so that users' refills are spread out. The counts are this replica's own (MemoryLimiter) unless the
+ * factory given shares them (backends.ts: rate-limiter-flexible over Redis or PostgreSQL).
  */
 export class RequestLimiter {
   private readonly limiters = new Map<string, Limiter>();

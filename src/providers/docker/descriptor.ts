@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { envValue } from '../../config/env-values.js';
+import { envValue } from '../../env-values.js';
 import { defineProvider } from '../descriptor.js';
 
 /** Containers on one or more Docker engines. The settings are here; the provider itself is loaded only when chosen. */

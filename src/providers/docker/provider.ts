@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import {
+  DEFAULT_STOP_GRACE_MS,
   inIdRange,
   PermanentProviderError,
   type IdRange,
@@ -47,7 +48,6 @@ export interface DockerProvider extends Provider {
   serialOutput(instanceId: string, start: number): Promise<SerialOutput>;
 }
 
-const DEFAULT_STOP_GRACE_MS = 60_000;
 const DEFAULT_PULL_TIMEOUT_MS = 10 * 60_000;
 const START_AFTER_KILL_ATTEMPTS = 5;
 

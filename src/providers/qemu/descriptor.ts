@@ -1,4 +1,4 @@
-import { ConfigError, envValue } from '../../config/env-values.js';
+import { ConfigError, envValue } from '../../env-values.js';
 import { defineProvider } from '../descriptor.js';
 import { ACCELERATORS, NETWORK_MODES, QEMU_DEFAULTS, QemuSettingsSchema, type QemuSettings } from './settings.js';
 

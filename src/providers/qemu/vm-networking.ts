@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../../config/env-values.js';
+import { ConfigError } from '../../env-values.js';
 import type { Clock } from '../../domain/clock.js';
 import { GaleError } from '../../domain/errors.js';
 import { DependencyCheckFailure, PermanentProviderError } from '../../domain/provider.js';

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { envValue, parseInteger } from '../../config/env-values.js';
+import { envValue, parseInteger } from '../../env-values.js';
 import { defineProvider } from '../descriptor.js';
 import { createSimulatorProvider } from './simulator-provider.js';
 

@@ -1,3 +1,9 @@
+/*
+ * Reading GALE_* variables: the config loader reads Gale's own, each provider's descriptor reads its provider's. Here,
+ * below both, because config/ stands above providers/ (it completes and checks providers.<name> with each descriptor,
+ * through the registry): were these helpers in config/, the descriptors would import back up into it.
+ */
+
 /** A setting that cannot be used as given; the message says which and why. */
 export class ConfigError extends Error {
   constructor(message: string) {
