@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { DesiredPower, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind } from '../domain/instance.js';
-import type { ClaimedInstance, Operation, SimulatedMachine, User } from '../domain/store.js';
-import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTable } from './schema.js';
+import type { ClaimedInstance, Operation, User } from '../domain/store.js';
+import type { InstancesTable, OperationsTable, UsersTable } from './schema.js';
 
 /*
  * Row <-> record mapping, in one place. Status and kind columns only ever hold values this code wrote,
@@ -106,17 +106,5 @@ export function toOperation(row: Selectable<OperationsTable>): Operation {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     error: row.error,
-  };
-}
-
-export function toMachine(row: Selectable<SimulatedMachinesTable>): SimulatedMachine {
-  return {
-    instanceId: row.instance_id,
-    status: row.status as InstanceStatus,
-    internalIp: row.internal_ip,
-    externalIp: row.external_ip,
-    bootCount: row.boot_count,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
   };
 }

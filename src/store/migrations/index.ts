@@ -7,6 +7,7 @@ import { operationProgress } from './005_operation_progress.js';
 import { events } from './006_events.js';
 import { credentialListing } from './007_credential_listing.js';
 import { vmAddresses } from './008_vm_addresses.js';
+import { providerState } from './010_provider_state.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '006_events': events,
   '007_credential_listing': credentialListing,
   '008_vm_addresses': vmAddresses,
+  '010_provider_state': providerState,
 };
 
 export const migrationProvider: MigrationProvider = {
