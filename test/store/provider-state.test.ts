@@ -2,7 +2,7 @@
 // and range in byte order, one provider never seeing another's keys, and two Store objects on one database racing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { STATE_KEY_MAX_LENGTH } from '../../src/domain/provider-state.js';
+import { STATE_KEY_MAX_LENGTH, type JsonValue } from '../../src/domain/provider-state.js';
 import { forEachStore, manualClock } from '../helpers/stores.js';
 
 await forEachStore((factory) => {
@@ -33,7 +33,8 @@ await forEachStore((factory) => {
     assert.equal((await state.insert('k', 0))?.version, 1, 'a removed key starts again at version 1');
     assert.equal(await state.delete('k'), true, 'without a version, whatever is there');
 
-    for (const value of [null, false, 0, -1.5, '', 'ü ☃', [], {}, { nested: { deep: [1, [2, { three: 3 }]] } }]) {
+    const values: JsonValue[] = [null, false, 0, -1.5, '', 'ü ☃', [], {}, { nested: { deep: [1, [2, { three: 3 }]] } }];
+    for (const value of values) {
       await state.insert('json', value);
       assert.deepEqual((await state.get('json'))?.value, value, JSON.stringify(value));
       await state.delete('json');
