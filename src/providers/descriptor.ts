@@ -19,7 +19,7 @@ export interface ProviderContext {
 }
 
 /** What is given to make several providers: the context they share, and where each one's own state is. */
-export interface ProvidersContext extends Omit<ProviderContext, 'state'> {
+export interface SharedProviderContext extends Omit<ProviderContext, 'state'> {
   stateOf(provider: string): ProviderState;
 }
 
