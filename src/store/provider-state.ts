@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { checkStateKey, type JsonValue, type ProviderState, type StateEntry } from '../domain/provider-state.js';
 import type { IdRange } from '../domain/provider.js';
 import type { Db } from './db.js';
+import { precompiled, statement } from './precompiled.js';
 import type { ProviderStateTable } from './schema.js';
 
 /*
@@ -9,7 +10,41 @@ import type { ProviderStateTable } from './schema.js';
  * the whole concurrency story: an insert is ON CONFLICT DO NOTHING, a put or a delete names the version it read in its
  * WHERE. On PostgreSQL a competing write waits for the first to commit and then re-reads the row, finds the version
  * moved on and changes nothing; on SQLite the write transaction excludes every other writer. Either way one wins.
+ * The simulator reads and writes a key once or twice a step of every reconcile: those statements are compiled once.
  */
+
+const COLUMNS = ['key', 'value', 'version', 'updated_at'] as const;
+
+interface Written {
+  provider: string;
+  key: string;
+  value: string;
+  updatedAt: number;
+}
+
+const insertRow = statement((q, row: Written) =>
+  q
+    .insertInto('provider_state')
+    .values({ provider: row.provider, key: row.key, value: row.value, version: 1, updated_at: row.updatedAt })
+    .onConflict((oc) => oc.columns(['provider', 'key']).doNothing())
+    .returning(COLUMNS),
+);
+
+const putRow = statement((q, row: Written & { version: number; next: number }) =>
+  q
+    .updateTable('provider_state')
+    .set({ value: row.value, version: row.next, updated_at: row.updatedAt })
+    .where('provider', '=', row.provider)
+    .where('key', '=', row.key)
+    .where('version', '=', row.version)
+    .returning(COLUMNS),
+);
+
+const deleteRow = statement((q, row: { provider: string; key: string }) => q.deleteFrom('provider_state').where('provider', '=', row.provider).where('key', '=', row.key));
+
+const deleteRowAt = statement((q, row: { provider: string; key: string; version: number }) =>
+  q.deleteFrom('provider_state').where('provider', '=', row.provider).where('key', '=', row.key).where('version', '=', row.version),
+);
 
 function toEntry(row: Pick<Selectable<ProviderStateTable>, 'key' | 'value' | 'version' | 'updated_at'>): StateEntry {
   return { key: row.key, value: JSON.parse(row.value) as JsonValue, version: row.version, updatedAt: row.updated_at };
@@ -23,51 +58,33 @@ function pastPrefix(prefix: string): string {
 /** The state port of one provider: every statement names it, so that no provider reads or writes another's keys. */
 export function providerState(db: Db, provider: string): ProviderState {
   if (provider === '') throw new Error('provider state needs a provider name');
-  const rows = () => db.kysely.selectFrom('provider_state').select(['key', 'value', 'version', 'updated_at']).where('provider', '=', provider);
+  const rows = () => db.kysely.selectFrom('provider_state').select(COLUMNS).where('provider', '=', provider);
+  const byKey = precompiled(db, (key) => rows().where('key', '=', key));
+  const written = (key: string, value: JsonValue): Written => ({ provider, key, value: JSON.stringify(value), updatedAt: db.clock.now() });
 
   return {
     async get(key: string): Promise<StateEntry | undefined> {
       checkStateKey(key);
-      const row = await rows().where('key', '=', key).executeTakeFirst();
+      const [row] = await byKey(key);
       return row && toEntry(row);
     },
 
     async insert(key: string, value: JsonValue): Promise<StateEntry | undefined> {
       checkStateKey(key);
-      const row = await db.write((trx) =>
-        trx
-          .insertInto('provider_state')
-          .values({ provider, key, value: JSON.stringify(value), version: 1, updated_at: db.clock.now() })
-          .onConflict((oc) => oc.columns(['provider', 'key']).doNothing())
-          .returning(['key', 'value', 'version', 'updated_at'])
-          .executeTakeFirst(),
-      );
+      const { rows: [row] } = await db.write((trx) => insertRow(trx, written(key, value)));
       return row && toEntry(row);
     },
 
     async put(key: string, value: JsonValue, version: number): Promise<StateEntry | undefined> {
       checkStateKey(key);
-      const row = await db.write((trx) =>
-        trx
-          .updateTable('provider_state')
-          .set({ value: JSON.stringify(value), version: version + 1, updated_at: db.clock.now() })
-          .where('provider', '=', provider)
-          .where('key', '=', key)
-          .where('version', '=', version)
-          .returning(['key', 'value', 'version', 'updated_at'])
-          .executeTakeFirst(),
-      );
+      const { rows: [row] } = await db.write((trx) => putRow(trx, { ...written(key, value), version, next: version + 1 }));
       return row && toEntry(row);
     },
 
     async delete(key: string, version?: number): Promise<boolean> {
       checkStateKey(key);
-      const result = await db.write((trx) => {
-        let removal = trx.deleteFrom('provider_state').where('provider', '=', provider).where('key', '=', key);
-        if (version !== undefined) removal = removal.where('version', '=', version);
-        return removal.executeTakeFirst();
-      });
-      return result.numDeletedRows > 0n;
+      const result = await db.write((trx) => (version === undefined ? deleteRow(trx, { provider, key }) : deleteRowAt(trx, { provider, key, version })));
+      return (result.numAffectedRows ?? 0n) > 0n;
     },
 
     async list(prefix: string, range?: IdRange): Promise<StateEntry[]> {
