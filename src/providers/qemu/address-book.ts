@@ -33,7 +33,7 @@ const claimant = (entry: StateEntry): string => (entry.value as unknown as Claim
 const holding = (entry: StateEntry): Holding => entry.value as unknown as Holding;
 
 /**
- * The address book on the qemu provider's state port (migration 010 moved vm_addresses into these keys). Two keys an
+ * The address book on the qemu provider's state port (migration 010 moved vm_addresses into these keys). Two keys per
  * address, written one after the other with no transaction between them, so each step leaves what the next call can
  * mend: a claim is won before the holding that names it is written, and given up before that holding is removed. A
  * holding whose claim is gone (a release cut short) is dropped and allocated again; a claim of the instance's own with
@@ -68,8 +68,8 @@ export function stateAddressBook(state: ProviderState): AddressBook {
       for (;;) {
         const held = await state.get(holdingOf(instanceId));
         if (held) {
-          const { address } = holding(held);
-          const claimed = holding(held).network === network ? await state.get(claimsOn(network) + address) : undefined;
+          const { network: heldOn, address } = holding(held);
+          const claimed = heldOn === network ? await state.get(claimsOn(network) + address) : undefined;
           if (claimed && claimant(claimed) === instanceId) return address;
           // Moved to another network (the subnet setting changed under a create cut short), or its claim is gone: it goes.
           await giveUp(instanceId, held);
