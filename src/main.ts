@@ -105,7 +105,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     opened.push(() => limiterBackend.close());
     const providers = await openProviders(
       { provider: config.provider, providers: config.providers, zoneProviders: config.catalog.zoneProviders },
-      { store, clock, logger, installationId: await store.installationId(), stopGraceMs: config.reconciler.stopGraceMs, dataDir: config.dataDir },
+      { stateOf: (name) => store.providerState(name), clock, logger, installationId: await store.installationId(), stopGraceMs: config.reconciler.stopGraceMs, dataDir: config.dataDir },
       (instanceId) => store.instanceZone(instanceId),
     );
     const provider = providers.provider;

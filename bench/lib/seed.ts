@@ -4,6 +4,7 @@ import { createApiKey, createToken, createUser } from '../../src/admin/accounts.
 import { systemClock } from '../../src/domain/clock.js';
 import { newInstanceId } from '../../src/domain/ids.js';
 import type { Tiers } from '../../src/domain/tiers.js';
+import type { SimulatedMachine } from '../../src/providers/simulator/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 
 export interface SeededUser {
@@ -35,6 +36,8 @@ export async function seed(dataDir: string, tiers: Tiers, users: number, instanc
   };
   for (let i = 0; i < users; i++) seeded.push(await make(false));
   const admin = await make(true);
+  // The simulator keeps its machines under its installation (providers/simulator/machines.ts).
+  const installationId = await store.installationId();
   await store.close();
 
   const db = new Database(join(dataDir, 'gale.db'));
@@ -43,8 +46,9 @@ export async function seed(dataDir: string, tiers: Tiers, users: number, instanc
     reset_applied, provisioned, work_due_at, lease_owner, lease_until, attempts, last_error)
     VALUES (?, ?, 'us-central1-a', 'e2-micro', 'debian-12-micro', 2, 1024, 10, 'RUNNING', ?, ?, ?, 'RUNNING', NULL, 1, 1, 0, 0, 1,
     NULL, NULL, NULL, 0, NULL)`);
-  const insertMachine = db.prepare(`INSERT INTO simulated_machines (instance_id, status, internal_ip, external_ip, boot_count, started_at, updated_at)
-    VALUES (?, 'RUNNING', ?, ?, 1, ?, ?)`);
+  const insertMachine = db.prepare(`INSERT INTO provider_state (provider, key, value, version, updated_at) VALUES ('simulator', ?, ?, 1, ?)`);
+  const machine = (instanceId: string, internalIp: string, externalIp: string, at: number): SimulatedMachine =>
+    ({ instanceId, status: 'RUNNING', internalIp, externalIp, bootCount: 1, startedAt: at, updatedAt: at });
   const start = Date.now() - instancesPerUser * users * 1000;
   let n = 0;
   db.transaction(() => {
@@ -55,7 +59,7 @@ export async function seed(dataDir: string, tiers: Tiers, users: number, instanc
         const external = `34.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
         const at = start + n * 1000;
         insertInstance.run(id, user.userId, external, internal, at);
-        insertMachine.run(id, internal, external, at, at);
+        insertMachine.run(`machine/${installationId}/${id}`, JSON.stringify(machine(id, internal, external, at)), at);
         user.instanceIds.push(id);
         n += 1;
       }

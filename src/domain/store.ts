@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import type { IdRange } from './provider.js';
 import type { IdempotentWrite } from './idempotency.js';
+import type { ProviderState } from './provider-state.js';
 import type { DesiredPower, InstanceBookkeeping, InstanceRecord, InstanceStatus, InstanceSummary, OperationKind, OperationStatus, PowerOperation } from './instance.js';
 import type { Tier, Usage } from './tiers.js';
 
@@ -356,41 +357,7 @@ export interface WorkStore {
   listOperations(instanceId: string): Promise<Operation[]>;
 }
 
-/** The simulator provider's machines, persisted in the same database so that a restart finds them where they were. */
-export interface SimulatedMachine {
-  instanceId: string;
-  status: InstanceStatus;
-  internalIp: string;
-  externalIp: string;
-  bootCount: number;
-  startedAt: number | null;
-  updatedAt: number;
-}
-
-export interface SimulatorStore {
-  getMachine(instanceId: string): Promise<SimulatedMachine | undefined>;
-  putMachine(machine: SimulatedMachine): Promise<void>;
-  deleteMachine(instanceId: string): Promise<void>;
-  /** By instance id; only those in range when given. */
-  listMachines(range?: IdRange): Promise<SimulatedMachine[]>;
-}
-
-/**
- * Addresses handed to machines on a network Gale manages itself (the qemu provider's bridge): unique per network across
- * every replica on the database, so that two never give out one address.
- */
-export interface AddressStore {
-  /**
-   * The instance's address on network: the one it holds already, else the first of candidates nobody holds. Concurrent
-   * calls, from any replica, never hand out one address twice. An instance holds one address at most: asked on another
-   * network, it gives up the old one. Raises conflict when every candidate is taken.
-   */
-  allocateAddress(network: string, instanceId: string, candidates: Iterable<string>): Promise<string>;
-  /** Frees the instance's address; nothing when it holds none. */
-  releaseAddress(instanceId: string): Promise<void>;
-}
-
-export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, SimulatorStore, EventStore, AddressStore {
+export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, EventStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * The clock every user of this store should read, when it has one of its own: PostgreSQL's server clock (corrected
@@ -399,6 +366,8 @@ export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore
   readonly clock?: Clock;
   /** A random id made once per database; providers label what they create with it, so two Gale installations never touch each other's machines. */
   installationId(): Promise<string>;
+  /** The keyed state of the provider of that name (its machines, its addresses): only its own keys, nothing else of the store. */
+  providerState(provider: string): ProviderState;
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;
   /** Statements sent to the database since the store opened (gale_store_queries_total). */

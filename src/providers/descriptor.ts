@@ -2,11 +2,12 @@ import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Provider, ProviderCapabilities } from '../domain/provider.js';
-import type { Store } from '../domain/store.js';
+import type { ProviderState } from '../domain/provider-state.js';
 
 /** What Gale gives every provider it makes; a provider's own settings come from its section of the config. */
 export interface ProviderContext {
-  store: Store;
+  /** The provider's own keyed state in Gale's database (store.providerState(<its name>)): all it may keep there. */
+  state: ProviderState;
   clock: Clock;
   logger: Logger;
   /** Labels every machine a provider makes, so that installations sharing a backend never touch each other's. */
@@ -15,6 +16,11 @@ export interface ProviderContext {
   stopGraceMs: number;
   /** Gale's data directory: a provider keeps its files (disks, sockets, consoles) under <dataDir>/<provider name>. */
   dataDir: string;
+}
+
+/** What is given to make several providers: the context they share, and where each one's own state is. */
+export interface SharedProviderContext extends Omit<ProviderContext, 'state'> {
+  stateOf(provider: string): ProviderState;
 }
 
 type Env = Record<string, string | undefined>;

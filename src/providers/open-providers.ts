@@ -1,5 +1,5 @@
 import type { Provider, ProviderCapabilities } from '../domain/provider.js';
-import type { ProviderContext } from './descriptor.js';
+import type { SharedProviderContext } from './descriptor.js';
 import { createProvider } from './registry.js';
 import { routeByZone } from './zone-router.js';
 
@@ -21,12 +21,13 @@ export interface OpenedProviders {
 }
 
 /** Makes each provider some zone uses, once; a failure closes those already made. */
-export async function openProviders(choice: ProviderChoice, context: ProviderContext, zoneOf: (instanceId: string) => Promise<string | undefined>): Promise<OpenedProviders> {
+export async function openProviders(choice: ProviderChoice, context: SharedProviderContext, zoneOf: (instanceId: string) => Promise<string | undefined>): Promise<OpenedProviders> {
   const nameOf = (zone: string): string => choice.zoneProviders?.[zone] ?? choice.provider;
   const names = [...new Set([choice.provider, ...Object.values(choice.zoneProviders ?? {})])];
   const made = new Map<string, Provider>();
+  const { stateOf, ...shared } = context;
   try {
-    for (const name of names) made.set(name, await createProvider(name, choice.providers[name] ?? {}, context));
+    for (const name of names) made.set(name, await createProvider(name, choice.providers[name] ?? {}, { ...shared, state: stateOf(name) }));
   } catch (error) {
     await Promise.allSettled([...made.values()].map((p) => p.close()));
     throw error;

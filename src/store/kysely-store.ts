@@ -7,9 +7,8 @@ import { eventStore } from './events.js';
 import { idempotencyStore } from './idempotency.js';
 import { instanceStore } from './instances.js';
 import { operationsOfInstance, pruneOperations } from './operations.js';
-import { simulatorStore } from './simulated-machines.js';
+import { providerState } from './provider-state.js';
 import { userStore } from './users.js';
-import { addressStore } from './vm-addresses.js';
 import { workClaims } from './work-claims.js';
 import { workResults } from './work-results.js';
 
@@ -31,11 +30,11 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     ...idempotencyStore(db),
     ...workClaims(db),
     ...workResults(db),
-    ...simulatorStore(db),
     ...eventStore(db),
-    ...addressStore(db),
     listOperations: operationsOfInstance(db),
     pruneOperations: (finishedBefore: number, limit: number) => pruneOperations(db, finishedBefore, limit),
+    // The port is a store of its own: its methods need the same telling apart of the database's failures.
+    providerState: (provider: string) => withDependencyErrors(providerState(db, provider)),
 
     async installationId(): Promise<string> {
       if (installationId) return installationId;

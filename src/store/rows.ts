@@ -1,8 +1,8 @@
 import type { Selectable } from 'kysely';
 import { SUMMARY_FIELDS, type DesiredPower, type InstanceRecord, type InstanceStatus, type InstanceSummary, type OperationKind } from '../domain/instance.js';
 import { readInstanceSpec, type InstanceSpec } from '../domain/instance-spec.js';
-import type { ClaimedInstance, Operation, SimulatedMachine, User } from '../domain/store.js';
-import type { InstancesTable, OperationsTable, SimulatedMachinesTable, UsersTable } from './schema.js';
+import type { ClaimedInstance, Operation, User } from '../domain/store.js';
+import type { InstancesTable, OperationsTable, UsersTable } from './schema.js';
 
 /*
  * Row <-> record mapping, in one place. Status and kind columns only ever hold values this code wrote,
@@ -152,17 +152,5 @@ export function toOperation(row: Selectable<OperationsTable>): Operation {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     error: row.error,
-  };
-}
-
-export function toMachine(row: Selectable<SimulatedMachinesTable>): SimulatedMachine {
-  return {
-    instanceId: row.instance_id,
-    status: row.status as InstanceStatus,
-    internalIp: row.internal_ip,
-    externalIp: row.external_ip,
-    bootCount: row.boot_count,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
   };
 }

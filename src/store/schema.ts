@@ -90,16 +90,6 @@ export interface OperationsTable {
   error: string | null;
 }
 
-export interface SimulatedMachinesTable {
-  instance_id: string;
-  status: string;
-  internal_ip: string;
-  external_ip: string;
-  boot_count: number;
-  started_at: number | null;
-  updated_at: number;
-}
-
 export interface EventsTable {
   /** Commit order (store/events.ts): a stream resumes after the last seq it saw. */
   seq: Generated<number>;
@@ -112,13 +102,16 @@ export interface EventsTable {
   data: string;
 }
 
-/** Addresses on networks Gale manages (migration 008): one row per address handed out. */
-export interface VmAddressesTable {
-  /** The subnet, e.g. 10.213.0.0/24. */
-  network: string;
-  address: string;
-  instance_id: string;
-  allocated_at: number;
+/** The providers' keyed state (migration 010; store/provider-state.ts): one row per key of one provider. */
+export interface ProviderStateTable {
+  provider: string;
+  /** Printable ASCII, ordered bytewise on both engines ("C" collation on PostgreSQL). */
+  key: string;
+  /** JSON text. */
+  value: string;
+  /** 1 when inserted, one more on each write: what compare-and-set compares. */
+  version: number;
+  updated_at: number;
 }
 
 export interface MetaTable {
@@ -132,8 +125,7 @@ export interface Database {
   tokens: TokensTable;
   instances: InstancesTable;
   operations: OperationsTable;
-  simulated_machines: SimulatedMachinesTable;
   events: EventsTable;
-  vm_addresses: VmAddressesTable;
+  provider_state: ProviderStateTable;
   meta: MetaTable;
 }

@@ -10,6 +10,7 @@ import { openStore } from '../../src/store/index.js';
 import { eventually, type Credentials } from '../helpers/http.js';
 import { startReplicaProcess, type ReplicaProcess } from '../replicas/processes.js';
 import type { Accepted } from './workload.js';
+import { machinesIn } from '../helpers/simulated-machines.js';
 
 /*
  * `gale serve` processes for the fault suite, as an operator runs them, on a store the test reaches too (to make
@@ -120,7 +121,7 @@ export async function assertCarriedOut(fleet: FaultFleet, accepted: Map<string, 
   let boots = 0;
   for (const [id, want] of accepted) {
     const record = await fleet.store.getInstance(id);
-    const machine = await fleet.store.getMachine(id);
+    const machine = await (await machinesIn(fleet.store)).get(id);
     if (want.deleted) {
       assert.equal(record, undefined, `${id} was deleted`);
       assert.equal(machine, undefined, `${id}'s machine was torn down, and not booted again after`);

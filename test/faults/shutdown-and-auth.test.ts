@@ -4,6 +4,7 @@ import { unavailable } from '../helpers/backends.js';
 import { eventually } from '../helpers/http.js';
 import { assertAllAlive, startFaultFleet, type FaultFleet } from './fleet.js';
 import { PrivatePostgres, privatePostgresProblem } from './private-postgres.js';
+import { machinesIn } from '../helpers/simulated-machines.js';
 
 /*
  * Two faults that come from outside the dependencies: a SIGTERM while work is under way (a deploy, a scale-down),
@@ -67,7 +68,7 @@ for (const store of await storesUnderTest()) {
         60_000,
       );
       assert.equal(running, 'RUNNING');
-      const machine = await fleet.store.getMachine(id);
+      const machine = await (await machinesIn(fleet.store)).get(id);
       assert.equal(machine?.bootCount, 1, 'booted once, whoever finished it');
     });
 

@@ -26,7 +26,7 @@ const PARALLEL_RUNS = Math.max(1, Math.floor(RUNS / 5));
 // Printed with the figures, so that any run can be replayed with FUZZ_SEED.
 const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED);
 const FUZZ_TIER = { name: 'fuzz', requestsPerMinute: 10_000_000, maxInstances: 4, maxVcpus: 64, maxDiskGb: 1000 };
-// Tables that requests can change; simulated_machines only follows the instances, and meta never changes.
+// Tables that requests can change; provider_state only follows the instances, and meta never changes.
 const TABLES = ['users', 'api_keys', 'tokens', 'instances', 'operations', 'idempotency_keys'];
 
 // Requests whose body never ends (an unterminated chunked body, a short Content-Length) are answered 408 by the

@@ -5,7 +5,7 @@ import type { InstanceView as Instance } from '../../src/contracts/instance.js';
 import type { OperationView as Operation } from '../../src/contracts/operation.js';
 import type { SerialPortOutputView as SerialPortOutput } from '../../src/contracts/serial-port-output.js';
 import { defaultConfig } from '../../src/config/load.js';
-import type { SimulatedMachine } from '../../src/domain/store.js';
+import type { SimulatedMachine } from '../../src/providers/simulator/index.js';
 import { ByteTail, consoleWindow, incompleteTail } from '../../src/providers/docker/console.js';
 import { buildBusyboxImage } from '../../src/providers/docker/index.js';
 import { bootText, consoleOutput, CONSOLE_KEPT_BYTES, powerOffText } from '../../src/providers/simulator/serial-console.js';

@@ -6,6 +6,7 @@ import type { SimulatorProvider } from '../../src/providers/simulator/index.js';
 import { unavailable } from '../helpers/backends.js';
 import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually, type Credentials } from '../helpers/http.js';
+import { machinesIn } from '../helpers/simulated-machines.js';
 
 /*
  * Suspend and resume, GCE's, over every store and provider: RUNNING -> SUSPENDING -> SUSPENDED and back to RUNNING in
@@ -42,7 +43,7 @@ for (const backend of backends()) {
         const info = await new Docker({ socketPath: '/var/run/docker.sock' }).getContainer(containerName(id)).inspect();
         return info.State.StartedAt;
       }
-      return String((await gale.server.store.getMachine(id))?.bootCount);
+      return String((await (await machinesIn(gale.server.store)).get(id))?.bootCount);
     };
     const running = async () => {
       const created = await call<Instance>(gale.url, 'POST', `${V1}/instances`, { headers: alice.bearer, body: { template_id: smallTemplateFor(backend) } });

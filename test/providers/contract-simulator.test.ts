@@ -2,31 +2,25 @@
 import { systemClock } from '../../src/domain/clock.js';
 import { createSimulatorProvider } from '../../src/providers/simulator/index.js';
 import { providerContract, type ContractSubject } from './contract.js';
-import { openTempStore, type TempStore } from './temp-store.js';
+import { openTempStore } from './temp-store.js';
 
 /**
- * The simulator keeps its machines in the installation's own store, and a store belongs to one installation (its
- * installationId row), so another installation "on the same backend" is one with a store of its own.
+ * The simulator keeps its machines in the store's provider state, under its installation's id: another installation
+ * "on the same backend" is one that shares the database under another id.
  */
 function simulatorSubject(delayMs: number): () => Promise<ContractSubject> {
   return async () => {
     const home = await openTempStore();
-    const others: TempStore[] = [];
     const installationId = await home.store.installationId();
-    const open = (store: TempStore['store']) => createSimulatorProvider({ store, clock: systemClock, delayMs });
-    const provider = open(home.store);
+    const open = (installation: string) => createSimulatorProvider({ state: home.store.providerState('simulator'), installationId: installation, clock: systemClock, delayMs });
+    const provider = open(installationId);
     return {
       provider,
       installationId,
-      async openProvider(id: string) {
-        if (id === installationId) return open(home.store);
-        const other = await openTempStore();
-        others.push(other);
-        return open(other.store);
-      },
+      openProvider: async (id: string) => open(id),
       async cleanup() {
         await provider.close();
-        for (const temp of [...others, home]) await temp.close();
+        await home.close();
       },
     };
   };

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
 import { DependencyCheckFailure, type MachineSpec } from '../../src/domain/provider.js';
-import type { AddressStore, Store } from '../../src/domain/store.js';
+import type { Store } from '../../src/domain/store.js';
+import { stateAddressBook, type AddressBook } from '../../src/providers/qemu/address-book.js';
 import { BridgeProblem, ipCommandHost, tapName, type BridgeHost } from '../../src/providers/qemu/bridge-host.js';
 import {
   ADDRESS_LINE,
@@ -53,11 +54,11 @@ const spec = (instanceId: string): MachineSpec => ({
   spec: instanceSpec(),
 });
 
-/** A store that hands out addresses from memory, for the decisions that need no database. */
-function memoryAddresses(): AddressStore {
+/** An address book in memory, for the decisions that need no database. */
+function memoryAddresses(): AddressBook {
   const held = new Map<string, string>();
   return {
-    async allocateAddress(_network, instanceId, candidates) {
+    async allocate(_network, instanceId, candidates) {
       const mine = held.get(instanceId);
       if (mine) return mine;
       for (const address of candidates) {
@@ -68,7 +69,7 @@ function memoryAddresses(): AddressStore {
       }
       throw new Error('full');
     },
-    async releaseAddress(instanceId) {
+    async release(instanceId) {
       held.delete(instanceId);
     },
   };
@@ -87,7 +88,7 @@ const networking = (overrides: Partial<NetworkingOptions> & { network: QemuSetti
   setUpNetworking({
     settings: { network: overrides.network, bridge: 'galebr-test', subnet: '10.213.0.0/24' },
     installationId: 'inst',
-    store: memoryAddresses(),
+    addresses: memoryAddresses(),
     clock: systemClock,
     logger,
     ...overrides,
@@ -146,13 +147,15 @@ describe('qemu networks: parts that need no VM', () => {
 
     // The provider says it too (describe() is what /readyz shows), and its probe does not fail for it.
     const dataDir = await mkdtemp(join(tmpdir(), 'gale-qemu-net-'));
+    const scratch = await openSqliteStore({ filename: ':memory:' });
     try {
       const provider = await createQemuProvider(
         { ...QEMU_DEFAULTS, accel: 'tcg', fallbackImage: '', network: 'auto' },
-        { installationId: 'inst', dataDir, clock: systemClock, logger: silent, store: memoryAddresses(), bridgeHost: deniedHost },
+        { installationId: 'inst', dataDir, clock: systemClock, logger: silent, state: scratch.providerState('qemu'), bridgeHost: deniedHost },
       );
       assert.match(provider.describe(), /with user-mode networking, not the bridge: .*Gale is not root/);
     } finally {
+      await scratch.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });
@@ -171,7 +174,7 @@ describe('qemu networks: parts that need no VM', () => {
   });
 
   test('auto without a store, and user as configured, never touch the host', async () => {
-    assert.equal((await networking({ network: 'auto', host: deniedHost, store: undefined })).describe(), 'user-mode networking, not the bridge: no store to allocate VM addresses from');
+    assert.equal((await networking({ network: 'auto', host: deniedHost, addresses: undefined })).describe(), 'user-mode networking, not the bridge: no store to allocate VM addresses from');
     assert.equal((await networking({ network: 'user', host: deniedHost })).describe(), 'user-mode networking');
   });
 
@@ -235,7 +238,7 @@ describe('qemu VMs on a bridge Gale makes', { skip: vmProblem, timeout: 600_000 
   const make = async (installation = installationId, on = (): Store => store): Promise<QemuProvider> => {
     const made = await createQemuProvider(
       { ...QEMU_DEFAULTS, accel: 'tcg', imagesDir, network: 'bridge', bridge, subnet },
-      { installationId: installation, dataDir, clock: systemClock, logger, store: on() },
+      { installationId: installation, dataDir, clock: systemClock, logger, state: on().providerState('qemu') },
     );
     providers.push(made);
     return made;
@@ -244,7 +247,7 @@ describe('qemu VMs on a bridge Gale makes', { skip: vmProblem, timeout: 600_000 
   const consoleOf = async (id: string): Promise<string> => (await provider.serialOutput(id, 0)).contents;
   /** Whether the store holds an address for the instance: an allocation for it elsewhere answers with that address. */
   const heldBy = async (id: string): Promise<string | undefined> => {
-    const probe = await store.allocateAddress(cidr.cidr, id, []).catch(() => undefined);
+    const probe = await stateAddressBook(store.providerState('qemu')).allocate(cidr.cidr, id, []).catch(() => undefined);
     return probe;
   };
 

@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
 import type { MachineSpec } from '../../src/domain/provider.js';
 import { createProvider, KNOWN_PROVIDERS } from '../../src/providers/registry.js';
-import { createSimulatorProvider, externalIpFor, internalIpFor } from '../../src/providers/simulator/index.js';
+import type { JsonValue } from '../../src/domain/provider-state.js';
+import { createSimulatorProvider, externalIpFor, internalIpFor, type SimulatorOptions } from '../../src/providers/simulator/index.js';
+import { machinesIn, type MachinesInStore } from '../helpers/simulated-machines.js';
 import { manualClock, openTempStore, waitFor, type TempStore } from './temp-store.js';
 import { instanceSpec } from '../../src/domain/instance-spec.js';
 
@@ -18,8 +20,14 @@ function spec(): MachineSpec {
 
 describe('simulator provider', () => {
   let temp: TempStore;
+  let machines: MachinesInStore;
+  /** Where a simulator keeps its machines: the store's provider state, under its installation. */
+  let home: () => Pick<SimulatorOptions, 'state' | 'installationId'>;
   before(async () => {
     temp = await openTempStore();
+    machines = await machinesIn(temp.store);
+    const installationId = await temp.store.installationId();
+    home = () => ({ state: temp.store.providerState('simulator'), installationId });
   });
   after(async () => {
     await temp.close();
@@ -28,8 +36,10 @@ describe('simulator provider', () => {
   it('writes each transition of an instant simulator once, its end; a timed one also marks it under way', async () => {
     const writes = (delayMs: number) => {
       const statuses: string[] = [];
-      const store = { ...temp.store, putMachine: (machine: Parameters<typeof temp.store.putMachine>[0]) => (statuses.push(machine.status), temp.store.putMachine(machine)) };
-      return { sim: createSimulatorProvider({ store, clock: systemClock, delayMs }), statuses };
+      const { state, installationId } = home();
+      const recorded = (value: JsonValue) => statuses.push((value as { status: string }).status);
+      const recording = { ...state, insert: (key: string, value: JsonValue) => (recorded(value), state.insert(key, value)), put: (key: string, value: JsonValue, version: number) => (recorded(value), state.put(key, value, version)) };
+      return { sim: createSimulatorProvider({ state: recording, installationId, clock: systemClock, delayMs }), statuses };
     };
     const instant = writes(0);
     const { instanceId } = spec();
@@ -45,7 +55,7 @@ describe('simulator provider', () => {
   });
 
   it('creates a made-but-not-booted machine, boots it with derived addresses, stops and deletes it', async () => {
-    const sim = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
+    const sim = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 0 });
     const { instanceId } = spec();
     assert.equal(await sim.inspect(instanceId), null);
     await sim.create({ ...spec(), instanceId });
@@ -59,7 +69,7 @@ describe('simulator provider', () => {
     assert.match(running?.internalIp ?? '', /^10\.128\.\d+\.\d+$/);
     assert.match(running?.externalIp ?? '', /^34\.\d+\.\d+\.\d+$/);
     assert.equal(typeof running?.startedAt, 'number');
-    assert.equal((await temp.store.getMachine(instanceId))?.bootCount, 1);
+    assert.equal((await machines.get(instanceId))?.bootCount, 1);
 
     await sim.stop(instanceId, { graceMs: 1000 });
     assert.deepEqual(await sim.inspect(instanceId), { status: 'TERMINATED', internalIp: internalIpFor(instanceId), externalIp: '', startedAt: running?.startedAt });
@@ -71,18 +81,18 @@ describe('simulator provider', () => {
 
     await sim.delete(instanceId);
     assert.equal(await sim.inspect(instanceId), null);
-    assert.equal(await temp.store.getMachine(instanceId), undefined);
+    assert.equal(await machines.get(instanceId), undefined);
   });
 
   it('is idempotent: repeated calls leave the machine as it is', async () => {
-    const sim = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
+    const sim = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 0 });
     const s = spec();
     await sim.create(s);
     await sim.start(s.instanceId);
-    const first = await temp.store.getMachine(s.instanceId);
+    const first = await machines.get(s.instanceId);
     await sim.create(s);
     await sim.start(s.instanceId);
-    assert.deepEqual(await temp.store.getMachine(s.instanceId), first, 'create and start on a running machine change nothing');
+    assert.deepEqual(await machines.get(s.instanceId), first, 'create and start on a running machine change nothing');
     await sim.stop(s.instanceId, { graceMs: 0 });
     await sim.stop(s.instanceId, { graceMs: 0 });
     assert.equal((await sim.inspect(s.instanceId))?.status, 'TERMINATED');
@@ -95,7 +105,7 @@ describe('simulator provider', () => {
   });
 
   it('resets a running machine: a new boot, still RUNNING, same addresses', async () => {
-    const sim = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
+    const sim = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 0 });
     const s = spec();
     await sim.create(s);
     await assert.rejects(sim.reset(s.instanceId), /while it is TERMINATED/);
@@ -110,7 +120,7 @@ describe('simulator provider', () => {
   });
 
   it('shows the transitional status while a transition takes its time', async () => {
-    const sim = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 150 });
+    const sim = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 150 });
     const s = spec();
     const creating = sim.create(s);
     await waitFor('PROVISIONING', async () => ((await sim.inspect(s.instanceId))?.status === 'PROVISIONING' ? true : undefined));
@@ -127,23 +137,23 @@ describe('simulator provider', () => {
 
   it('finds its machines where they were after a restart', async () => {
     const s = spec();
-    const first = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
+    const first = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 0 });
     await first.create(s);
     await first.start(s.instanceId);
     const seen = await first.inspect(s.instanceId);
     await first.close();
-    const second = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
+    const second = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 0 });
     assert.deepEqual(await second.inspect(s.instanceId), seen);
     assert.ok((await second.list()).some((m) => m.instanceId === s.instanceId && m.status === 'RUNNING'));
   });
 
   it('treats a transition left behind by a crashed process as powered off, so a retry completes it', async () => {
     const clock = manualClock();
-    const sim = createSimulatorProvider({ store: temp.store, clock, delayMs: 100, staleAfterMs: 1000 });
+    const sim = createSimulatorProvider({ ...home(), clock, delayMs: 100, staleAfterMs: 1000 });
     for (const status of ['PROVISIONING', 'STAGING', 'STOPPING'] as const) {
       const { instanceId } = spec();
       const internalIp = status === 'PROVISIONING' ? '' : internalIpFor(instanceId);
-      await temp.store.putMachine({ instanceId, status, internalIp, externalIp: '', bootCount: 1, startedAt: null, updatedAt: clock.now() });
+      await machines.plant({ instanceId, status, internalIp, externalIp: '', bootCount: 1, startedAt: null, updatedAt: clock.now() });
       assert.equal((await sim.inspect(instanceId))?.status, status, 'a fresh marker shows a transition under way');
       await assert.rejects(sim.start(instanceId), /transition is under way/);
       clock.advance(1000);
@@ -158,14 +168,14 @@ describe('simulator provider', () => {
   it('closes at once even mid-transition, leaving a marker the next process reads as interrupted', async () => {
     const clock = manualClock();
     const s = spec();
-    const first = createSimulatorProvider({ store: temp.store, clock, delayMs: 600_000 });
+    const first = createSimulatorProvider({ ...home(), clock, delayMs: 600_000 });
     const creating = first.create(s);
     await waitFor('PROVISIONING', async () => ((await first.inspect(s.instanceId))?.status === 'PROVISIONING' ? true : undefined));
     await first.close();
     await assert.rejects(creating, /closed mid-transition/);
     await assert.rejects(first.start(s.instanceId), /closed/);
 
-    const second = createSimulatorProvider({ store: temp.store, clock, delayMs: 0, staleAfterMs: 1000 });
+    const second = createSimulatorProvider({ ...home(), clock, delayMs: 0, staleAfterMs: 1000 });
     assert.equal((await second.inspect(s.instanceId))?.status, 'PROVISIONING');
     clock.advance(1000);
     assert.equal((await second.inspect(s.instanceId))?.status, 'TERMINATED');
@@ -174,7 +184,7 @@ describe('simulator provider', () => {
   });
 
   it('reports changes made outside Gale through watch', async () => {
-    const sim = createSimulatorProvider({ store: temp.store, clock: systemClock, delayMs: 0 });
+    const sim = createSimulatorProvider({ ...home(), clock: systemClock, delayMs: 0 });
     const s = spec();
     const seen: string[] = [];
     const unwatch = sim.watch((id) => seen.push(id));
@@ -190,7 +200,7 @@ describe('simulator provider', () => {
     await sim.start(s.instanceId);
     assert.equal((await sim.inspect(s.instanceId))?.status, 'RUNNING', 'start resumes a suspended machine');
     await sim.powerOff(s.instanceId);
-    assert.deepEqual(await sim.inspect(s.instanceId), { status: 'TERMINATED', internalIp: internalIpFor(s.instanceId), externalIp: '', startedAt: (await temp.store.getMachine(s.instanceId))?.startedAt ?? undefined });
+    assert.deepEqual(await sim.inspect(s.instanceId), { status: 'TERMINATED', internalIp: internalIpFor(s.instanceId), externalIp: '', startedAt: (await machines.get(s.instanceId))?.startedAt ?? undefined });
     await assert.rejects(sim.pauseOutside(s.instanceId), /only a RUNNING machine/);
     await sim.vanish(s.instanceId);
     assert.equal(await sim.inspect(s.instanceId), null);
@@ -205,7 +215,7 @@ describe('provider registry', () => {
     const temp = await openTempStore();
     try {
       const context = {
-        store: temp.store,
+        state: temp.store.providerState('simulator'),
         clock: systemClock,
         logger: pino({ level: 'silent' }),
         installationId: 'test-installation',

@@ -4,6 +4,7 @@ import { PermanentProviderError } from '../../src/domain/provider.js';
 import type { Store } from '../../src/domain/store.js';
 import { openHarness, type Harness } from './harness.js';
 import { instrument } from './instrumented-provider.js';
+import { machinesIn } from '../helpers/simulated-machines.js';
 
 describe('reconciler failures', () => {
   let h: Harness;
@@ -107,7 +108,7 @@ describe('crash safety', () => {
       const [claimed] = await h.store.claimDue('dead-replica', Date.now(), 300, 1);
       assert.equal(claimed?.id, id);
       await h.store.recordProgress(id, 'dead-replica', { status: 'STAGING', provisioned: true });
-      await h.store.putMachine({ instanceId: id, status: 'STAGING', internalIp: '', externalIp: '', bootCount: 0, startedAt: null, updatedAt: Date.now() });
+      await (await machinesIn(h.store)).plant({ instanceId: id, status: 'STAGING', internalIp: '', externalIp: '', bootCount: 0, startedAt: null, updatedAt: Date.now() });
 
       const next = h.reconciler({ leaseMs: 300 });
       next.start();

@@ -29,7 +29,7 @@ export async function openHarness(options: { delayMs?: number; staleAfterMs?: nu
   const store = temp.store;
   const clock = options.clock ?? systemClock;
   const logger = pino({ level: process.env.GALE_TEST_LOG_LEVEL ?? 'silent' });
-  const sim = createSimulatorProvider({ store, clock, delayMs: options.delayMs ?? 10, staleAfterMs: options.staleAfterMs, logger });
+  const sim = createSimulatorProvider({ state: store.providerState('simulator'), installationId: await store.installationId(), clock, delayMs: options.delayMs ?? 10, staleAfterMs: options.staleAfterMs, logger });
   const userId = randomUUID();
   await store.createUser({ id: userId, email: `${userId}@example.test`, tier: 'free', roles: [], customerId: '', createdAt: clock.now() });
   const reconcilers: Reconciler[] = [];

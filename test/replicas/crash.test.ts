@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { SimulatedMachine } from '../../src/providers/simulator/index.js';
 import { postgresUrlForTests } from '../helpers/backends.js';
 import { call, eventually } from '../helpers/http.js';
 import { describeWith, dropSchema, freshSchema, schemaPool } from './fleet.js';
@@ -101,15 +102,13 @@ await describeWith(['postgres'], 'a replica killed mid-transition', () => {
     }
 
     // No double work: each machine booted exactly once (booted, then stopped; or booted once after its create).
-    const machines = await pool.query<{ instance_id: string; status: string; boot_count: number }>(
-      'select instance_id, status, boot_count from simulated_machines where instance_id = any($1) order by instance_id',
-      [all],
-    );
-    assert.equal(machines.rows.length, all.length);
-    for (const machine of machines.rows) {
-      assert.equal(machine.boot_count, 1, `machine ${machine.instance_id} booted ${machine.boot_count} times`);
+    const kept = await pool.query<{ value: string }>("select value from provider_state where provider = 'simulator' and key like 'machine/%'");
+    const machines = kept.rows.map((row) => JSON.parse(row.value) as SimulatedMachine).filter((machine) => all.includes(machine.instanceId));
+    assert.equal(machines.length, all.length);
+    for (const machine of machines) {
+      assert.equal(machine.bootCount, 1, `machine ${machine.instanceId} booted ${machine.bootCount} times`);
       // A stop A died in leaves its STOPPING marker behind: the simulator reads a stale marker as powered off.
-      if (toStop.includes(machine.instance_id)) assert.ok(['TERMINATED', 'STOPPING'].includes(machine.status), machine.status);
+      if (toStop.includes(machine.instanceId)) assert.ok(['TERMINATED', 'STOPPING'].includes(machine.status), machine.status);
       else assert.equal(machine.status, 'RUNNING');
     }
     // Every accepted request is recorded as carried out, including those A died in the middle of.

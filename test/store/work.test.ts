@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { ObservedState } from '../../src/domain/store.js';
 import { forEachStore, manualClock } from '../helpers/stores.js';
 import { inIdRange } from '../../src/domain/provider.js';
+import { SimulatedMachines } from '../../src/providers/simulator/index.js';
 import { addUser, create, newInstance } from './fixtures.js';
 
 const RUNNING: ObservedState = { status: 'RUNNING', internalIp: '10.0.0.5', externalIp: '203.0.113.5' };
@@ -279,29 +280,15 @@ await forEachStore((factory) => {
     assert.deepEqual(await store.renewLeases([second], 'r', 300_000), []);
   });
 
-  test('simulated machines: put, update, list, delete', async (t) => {
-    const { store } = await setup(0);
-    t.after(() => store.cleanup());
-    const machine = { instanceId: 'tw-aaaaaa-00000001', status: 'RUNNING' as const, internalIp: '10.1.0.1', externalIp: '', bootCount: 1, startedAt: 5, updatedAt: 6 };
-    await store.putMachine(machine);
-    await store.putMachine({ ...machine, instanceId: 'tw-aaaaaa-00000000', startedAt: null });
-    assert.deepEqual(await store.getMachine(machine.instanceId), machine);
-    await store.putMachine({ ...machine, status: 'TERMINATED', bootCount: 2, updatedAt: 9 });
-    assert.deepEqual(await store.getMachine(machine.instanceId), { ...machine, status: 'TERMINATED', bootCount: 2, updatedAt: 9 });
-    assert.deepEqual((await store.listMachines()).map((m) => [m.instanceId, m.startedAt]), [['tw-aaaaaa-00000000', null], [machine.instanceId, 5]]);
-    await store.deleteMachine(machine.instanceId);
-    await store.deleteMachine('tw-missing');
-    assert.equal(await store.getMachine(machine.instanceId), undefined);
-    assert.equal((await store.listMachines()).length, 1);
-  });
   test('resync pages walk every id once, in byte order on both engines, rows and simulated machines alike', async (t) => {
     const { store, user } = await setup(0);
     t.after(() => store.cleanup());
     // A collation such as en_US ignores dashes at first and would put tw-a-z last; byte order puts it first.
     const ids = ['tw-ab', 'tw-a-z', 'tw-a0', 'tw-b'];
+    const machines = new SimulatedMachines(store.providerState('simulator'), 'an-installation');
     for (const id of ids) {
       await store.createInstance(newInstance(user.id), null, () => id);
-      await store.putMachine({ instanceId: id, status: 'RUNNING', internalIp: '10.1.0.1', externalIp: '', bootCount: 1, startedAt: 5, updatedAt: 6 });
+      await machines.put({ instanceId: id, status: 'RUNNING', internalIp: '10.1.0.1', externalIp: '', bootCount: 1, startedAt: 5, updatedAt: 6 }, undefined);
     }
     const byteOrder = [...ids].sort();
     assert.deepEqual(byteOrder, ['tw-a-z', 'tw-a0', 'tw-ab', 'tw-b']);
@@ -310,7 +297,7 @@ await forEachStore((factory) => {
     for (;;) {
       const through = await store.resyncPageEnd(after, 3);
       const rows = (await store.listForResync(10_000, { after, through })).map((row) => row.id);
-      assert.deepEqual((await store.listMachines({ after, through })).map((m) => m.instanceId), rows, 'machines page like rows');
+      assert.deepEqual((await machines.list({ after, through })).map((m) => m.instanceId), rows, 'machines page like rows');
       assert.ok(rows.every((id) => inIdRange(id, { after, through })), 'the store and JavaScript agree on the range');
       walked.push(rows);
       if (through === undefined) break;

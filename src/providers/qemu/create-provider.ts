@@ -1,5 +1,5 @@
-import type { AddressStore } from '../../domain/store.js';
 import type { ProviderContext } from '../descriptor.js';
+import { stateAddressBook } from './address-book.js';
 import { chooseAccelerator } from './accelerator.js';
 import type { BridgeHost } from './bridge-host.js';
 import { imagesDirFor, QemuProviderImpl, type QemuProvider } from './provider.js';
@@ -8,8 +8,8 @@ import { setUpNetworking } from './vm-networking.js';
 import { findHostKernels, readImage, vmImageFiles } from './vm-images.js';
 
 export type QemuProviderContext = Pick<ProviderContext, 'installationId' | 'dataDir' | 'clock' | 'logger'> & {
-  /** Where bridge addresses are allocated (Gale's server always gives its store); without one, VMs use user mode. */
-  store?: AddressStore;
+  /** Where bridge addresses are allocated (Gale's server always gives the provider's state); without it, VMs use user mode. */
+  state?: ProviderContext['state'];
   /** Tests only: the host side of the bridge, in place of the ip command. */
   bridgeHost?: BridgeHost;
 };
@@ -31,7 +31,7 @@ export async function createQemuProvider(settings: QemuSettings, context: QemuPr
   const networking = await setUpNetworking({
     settings,
     installationId: context.installationId,
-    store: context.store,
+    addresses: context.state && stateAddressBook(context.state),
     clock: context.clock,
     logger,
     host: context.bridgeHost,

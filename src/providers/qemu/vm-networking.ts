@@ -3,7 +3,7 @@ import { ConfigError } from '../../env-values.js';
 import type { Clock } from '../../domain/clock.js';
 import { GaleError } from '../../domain/errors.js';
 import { DependencyCheckFailure, PermanentProviderError } from '../../domain/provider.js';
-import type { AddressStore } from '../../domain/store.js';
+import type { AddressBook } from './address-book.js';
 import { vmNetwork } from './addresses.js';
 import { BridgeProblem, ipCommandHost, tapName, type BridgeHost } from './bridge-host.js';
 import type { SavedMachine, SavedNetwork } from './instance-files.js';
@@ -14,7 +14,7 @@ export interface NetworkingOptions {
   settings: Pick<QemuSettings, 'network' | 'bridge' | 'subnet'>;
   installationId: string;
   /** Where bridge addresses are allocated; without one (a provider made outside Gale's server) there is no bridge. */
-  store: AddressStore | undefined;
+  addresses: AddressBook | undefined;
   clock: Clock;
   logger: Logger;
   /** The ip command by default; tests give one that fails as a host without root would. */
@@ -105,10 +105,10 @@ export class VmNetworking {
   async attach(instanceId: string): Promise<SavedNetwork> {
     if (this.state.kind === 'user') return { kind: 'user' };
     if (this.state.kind === 'unusable') throw new Error(`cannot make a VM: the bridge ${this.bridge} cannot be set up: ${this.state.problem.message}`);
-    const { installationId, store } = this.options;
+    const { installationId, addresses } = this.options;
     let address: string;
     try {
-      address = await store!.allocateAddress(this.subnet.cidr, instanceId, this.subnet.hosts());
+      address = await addresses!.allocate(this.subnet.cidr, instanceId, this.subnet.hosts());
     } catch (error) {
       if (!(error instanceof GaleError && error.code === 'conflict')) throw error;
       throw new PermanentProviderError(`every address of providers.qemu.subnet (${this.subnet.size}) is held by a VM; delete one, or choose a wider subnet`, { cause: error });
@@ -128,7 +128,7 @@ export class VmNetworking {
 
   /** At delete: whatever address the instance holds, even when its directory is gone (a delete retried after its rm). */
   async release(instanceId: string): Promise<void> {
-    await this.options.store?.releaseAddress(instanceId);
+    await this.options.addresses?.release(instanceId);
   }
 
   /**
@@ -143,9 +143,9 @@ export class VmNetworking {
 
   private async tryBridge(): Promise<BridgeProblem | undefined> {
     this.triedAt = this.options.clock.now();
-    const { store, logger } = this.options;
+    const { addresses, logger } = this.options;
     let problem: BridgeProblem | undefined;
-    if (store === undefined) {
+    if (addresses === undefined) {
       problem = new BridgeProblem('no store to allocate VM addresses from', 'the qemu provider was made without a store');
     } else {
       try {

@@ -21,5 +21,11 @@ export const simulatorProvider = defineProvider({
   },
   capabilities: { suspend: true, serialConsole: true, liveWatch: true, recreateVanished: false },
   create: async (settings, context) =>
-    createSimulatorProvider({ store: context.store, clock: context.clock, delayMs: settings.delayMs, logger: context.logger.child({ provider: 'simulator' }) }),
+    createSimulatorProvider({
+      state: context.state,
+      installationId: context.installationId,
+      clock: context.clock,
+      delayMs: settings.delayMs,
+      logger: context.logger.child({ provider: 'simulator' }),
+    }),
 });

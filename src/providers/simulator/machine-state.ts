@@ -1,6 +1,6 @@
 import { isTransitional } from '../../domain/instance.js';
 import type { Observation, OwnedMachine } from '../../domain/provider.js';
-import type { SimulatedMachine } from '../../domain/store.js';
+import type { SimulatedMachine } from './machines.js';
 
 /**
  * A transitional status is persisted while a transition runs. If the process doing it died, the marker stays behind;

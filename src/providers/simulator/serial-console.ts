@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SerialOutput } from '../../domain/provider.js';
-import type { SimulatedMachine } from '../../domain/store.js';
+import type { SimulatedMachine } from './machines.js';
 
 /*
  * The simulated serial console. It is not stored: it is a pure function of what the store keeps of the machine (its

@@ -3,14 +3,18 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../domain/clock.js';
 import { isTransitional, type InstanceStatus } from '../../domain/instance.js';
 import type { IdRange, MachineSpec, Observation, OwnedMachine, Provider, SerialOutput } from '../../domain/provider.js';
-import type { SimulatedMachine, SimulatorStore } from '../../domain/store.js';
+import type { ProviderState } from '../../domain/provider-state.js';
 import { externalIpFor, internalIpFor } from './addresses.js';
 import { KeyedLock } from '../keyed-lock.js';
 import { settle, toObservation, toOwnedMachine } from './machine-state.js';
+import { SimulatedMachines, type SimulatedMachine } from './machines.js';
 import { consoleOutput } from './serial-console.js';
 
 export interface SimulatorOptions {
-  store: SimulatorStore;
+  /** The simulator's state port (store.providerState('simulator')): where its machines are kept. */
+  state: ProviderState;
+  /** Whose machines these are: another installation's, on the same database, are never seen. */
+  installationId: string;
   clock: Clock;
   /** How long create, start and stop take; reset and delete take half. 0 makes every transition instant. */
   delayMs: number;
@@ -40,12 +44,20 @@ function busy(machine: SimulatedMachine): Error {
   return new Error(`simulator: machine ${machine.instanceId} is ${machine.status} (a transition is under way); retry later`);
 }
 
+/** Retrying later mends it: another process wrote the machine while this one was changing it. */
+function changedElsewhere(instanceId: string): Error {
+  return new Error(`simulator: machine ${instanceId} was changed by another process meanwhile; retry later`);
+}
+
 function missing(instanceId: string, operation: string): Error {
   return new Error(`simulator: cannot ${operation} instance ${instanceId}: it has no machine; create it first`);
 }
 
 export function createSimulatorProvider(options: SimulatorOptions): SimulatorProvider {
-  const { store, clock, delayMs, logger } = options;
+  const { clock, delayMs, logger } = options;
+  const machines = new SimulatedMachines(options.state, options.installationId);
+  /** The version each machine was read at by the change holding its lock: its writes win only if nobody wrote it since. */
+  const versions = new Map<string, number>();
   const staleAfterMs = options.staleAfterMs ?? Math.max(3 * delayMs, 1000);
   const lock = new KeyedLock();
   const listeners = new Set<(instanceId: string) => void>();
@@ -68,19 +80,28 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
   function exclusive<T>(instanceId: string, work: () => Promise<T>): Promise<T> {
     return lock.run(instanceId, async () => {
       if (closing.signal.aborted) throw new Error('simulator provider is closed');
-      return work();
+      try {
+        return await work();
+      } finally {
+        versions.delete(instanceId);
+      }
     });
   }
 
   /** Inside the lock no transition of this process is running, so a transitional marker is another's or a crash's. */
   async function load(instanceId: string): Promise<SimulatedMachine | undefined> {
-    const machine = await store.getMachine(instanceId);
-    return machine && settle(machine, clock.now(), staleAfterMs, false);
+    const found = await machines.get(instanceId);
+    if (!found) return undefined;
+    versions.set(instanceId, found.version);
+    return settle(found.machine, clock.now(), staleAfterMs, false);
   }
 
+  /** Writes the machine over the version load read (or as a new one): another process's write meanwhile fails it. */
   async function put(machine: SimulatedMachine, from: string): Promise<SimulatedMachine> {
     const written = { ...machine, updatedAt: clock.now() };
-    await store.putMachine(written);
+    const version = await machines.put(written, versions.get(machine.instanceId));
+    if (version === undefined) throw changedElsewhere(machine.instanceId);
+    versions.set(machine.instanceId, version);
     logger?.debug({ instanceId: machine.instanceId, from, to: machine.status }, 'simulator transition');
     return written;
   }
@@ -103,6 +124,13 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
       await wait(ms);
     }
     return put(end(marked), ms > 0 ? through : from);
+  }
+
+  /** Removes the machine load read; another process's write meanwhile fails it. */
+  async function remove(instanceId: string): Promise<void> {
+    const version = versions.get(instanceId);
+    if (version !== undefined && !(await machines.delete(instanceId, version))) throw changedElsewhere(instanceId);
+    versions.delete(instanceId);
   }
 
   function emit(instanceId: string): void {
@@ -200,28 +228,27 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
         if (!machine) return;
         if (isTransitional(machine.status)) throw busy(machine);
         await wait(delayMs / 2);
-        await store.deleteMachine(instanceId);
+        await remove(instanceId);
         logger?.debug({ instanceId, from: machine.status, to: 'absent' }, 'simulator transition');
       });
     },
 
     async inspect(instanceId: string): Promise<Observation | null> {
-      const machine = await store.getMachine(instanceId);
-      if (!machine) return null;
-      return toObservation(settle(machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)));
+      const found = await machines.get(instanceId);
+      if (!found) return null;
+      return toObservation(settle(found.machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)));
     },
 
     async list(range?: IdRange): Promise<OwnedMachine[]> {
       const now = clock.now();
-      const machines = await store.listMachines(range);
-      return machines.map((m) => toOwnedMachine(settle(m, now, staleAfterMs, lock.isBusy(m.instanceId))));
+      return (await machines.list(range)).map((m) => toOwnedMachine(settle(m, now, staleAfterMs, lock.isBusy(m.instanceId))));
     },
 
     /** A synthetic boot log, derived from the stored machine (serial-console.ts); a machine not made yet has printed nothing. */
     async serialOutput(instanceId: string, start: number): Promise<SerialOutput> {
-      const machine = await store.getMachine(instanceId);
-      if (!machine) return { contents: '', start, next: start };
-      return consoleOutput(settle(machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)), start);
+      const found = await machines.get(instanceId);
+      if (!found) return { contents: '', start, next: start };
+      return consoleOutput(settle(found.machine, clock.now(), staleAfterMs, lock.isBusy(instanceId)), start);
     },
 
     watch(onChange: (instanceId: string) => void): () => void {
@@ -276,15 +303,15 @@ export function createSimulatorProvider(options: SimulatorOptions): SimulatorPro
     },
 
     async vanish(instanceId: string): Promise<void> {
-      await outside(instanceId, async () => {
-        await store.deleteMachine(instanceId);
+      await outside(instanceId, async (machine) => {
+        if (machine) await remove(instanceId);
       });
     },
 
     async close(): Promise<void> {
       listeners.clear();
       closing.abort();
-      // Only the store writes already under way remain; after them nothing touches the store again.
+      // Only the state writes already under way remain; after them nothing touches the state again.
       await lock.drain();
     },
   };

@@ -8,6 +8,7 @@ import { events } from './006_events.js';
 import { credentialListing } from './007_credential_listing.js';
 import { vmAddresses } from './008_vm_addresses.js';
 import { instanceSpec } from './009_instance_spec.js';
+import { providerState } from './010_provider_state.js';
 import { rateLimits } from './011_rate_limits.js';
 
 /*
@@ -24,6 +25,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '007_credential_listing': credentialListing,
   '008_vm_addresses': vmAddresses,
   '009_instance_spec': instanceSpec,
+  '010_provider_state': providerState,
   '011_rate_limits': rateLimits,
 };
 
