@@ -24,7 +24,7 @@ export interface ExpandedRoute {
 }
 
 function expandOne(definition: RouteDefinition, scope: Access): ExpandedRoute {
-  const { path, scope: _declared, atRoot, admin, idempotent, handler: _handler, ...words } = definition;
+  const { path, scope: _declared, atRoot, admin, idempotent, schemas: _schemas, handler: _handler, ...words } = definition;
   const twin = definition.scope === 'twins' ? (scope as Scope) : undefined;
   const url = twin ? `${prefixOf(twin)}${path}` : path;
   const fullPath = atRoot ? url : `${API_BASE}${url}`;

@@ -1,3 +1,4 @@
+import type { TSchema } from '@sinclair/typebox';
 import { ACCOUNT_SCHEMAS } from '../../contracts/account.js';
 import { TemplateSchema } from '../../contracts/catalog.js';
 import { ErrorEnvelopeSchema } from '../../contracts/error.js';
@@ -53,8 +54,11 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   getOpenApiDocument,
 ];
 
-/** The schemas the routes refer to by $id (Type.Ref): the OpenAPI document's components, in its order. */
-export const COMPONENT_SCHEMAS = [
+/**
+ * The schemas the routes refer to by $id (Type.Ref): the OpenAPI document's components, in its order. The first were
+ * listed before routes could bring their own; a route added since declares its schemas itself.
+ */
+export const COMPONENT_SCHEMAS: readonly TSchema[] = [
   InstanceSchema,
   AdminListSchema,
   CreateInstanceBodySchema,
@@ -67,6 +71,7 @@ export const COMPONENT_SCHEMAS = [
   QuotasSchema,
   SerialPortOutputSchema,
   ...ACCOUNT_SCHEMAS,
+  ...ROUTE_TABLE.flatMap((route) => route.schemas ?? []),
 ];
 
 /** Every route the table makes, twins twice, in the order they are registered. */

@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { IdempotentWrite, StoredResponse } from '../../domain/idempotency.js';
 import type { GaleMetrics } from '../../observability/metrics.js';
@@ -60,6 +61,8 @@ export interface RouteBase extends Omit<RouteDoc, 'access' | 'idempotent'> {
   atRoot?: true;
   /** A twins route's admin twin, where its words differ from the owner's route. */
   admin?: { summary?: string; errors?: RouteDoc['errors'] };
+  /** Component schemas this route brings, which it refers to by $id (Type.Ref): registered with the app. */
+  schemas?: TSchema[];
 }
 
 /** The request a handler gets, typed by the schemas its route declares. */
