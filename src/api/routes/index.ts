@@ -14,6 +14,7 @@ import { streamEvents } from './events.js';
 import { expandRoutes, type ExpandedRoute } from './expand.js';
 import { deleteInstance, getInstance } from './instance-by-id.js';
 import { listInstances } from './list-instances.js';
+import { getMe } from './me.js';
 import { getOpenApiDocument } from './openapi-document.js';
 import { getHealth, getMetrics, getReadiness } from './operability.js';
 import { getOperation, listOperations } from './operations.js';
@@ -52,6 +53,7 @@ export const ROUTE_TABLE: readonly RouteDefinition[] = [
   deleteInstance,
   ...powerOperations,
   getOpenApiDocument,
+  getMe,
 ];
 
 /**
