@@ -63,17 +63,13 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   registerAccessControl(app, services, options.metrics);
   // Before any route, so that every route gets its request counter.
   countRequests(app, options.metrics);
-  const context = { services, operability: { readiness: options.readiness, metrics: options.metrics, document: () => app.swagger() } };
-  // The probes are served outside the API base, before everything else as the document lists them.
-  registerRoutes(app, ROUTES.filter((route) => route.definition.atRoot), context);
   registerConsole(app);
   // Streams and waits would hold the server's closing until they end by themselves: they end now, answered.
   app.addHook('preClose', (done) => {
     services.events.close();
     done();
   });
-
-  await app.register(async (api) => registerRoutes(api as GaleApp, ROUTES.filter((route) => !route.definition.atRoot), context), { prefix: API_BASE });
+  registerRoutes(app, ROUTES, { services, operability: { readiness: options.readiness, metrics: options.metrics, document: () => app.swagger() } });
 
   return app;
 }

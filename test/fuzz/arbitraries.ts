@@ -37,7 +37,7 @@ function accountIdArb(known: string[] | undefined): fc.Arbitrary<string> {
  * something happens (the waits, up to 60 s, and the event stream, until the client leaves), which would only be
  * waited on here.
  */
-const FUZZED_ROUTES = ROUTES.filter((route) => !route.url.endsWith('/wait') && route.definition.success.contentType !== 'text/event-stream');
+const FUZZED_ROUTES = ROUTES.filter((route) => !route.fullPath.endsWith('/wait') && route.definition.success.contentType !== 'text/event-stream');
 
 /** A route's path with each of its parameters (:id, :templateID, :userId...) drawn from fill. */
 function routePathArb(route: ExpandedRoute, fill: (parameter: string) => fc.Arbitrary<string>): fc.Arbitrary<string> {

@@ -13,9 +13,7 @@ export interface ExpandedRoute {
   definition: RouteDefinition;
   access: Access;
   method: RouteDoc['method'];
-  /** As Fastify registers it under its base: /instances/:id. */
-  url: string;
-  /** With the API base (or none, atRoot), as a request names it: /api/compute/v1/instances/:id. */
+  /** As Fastify registers it, with the API base (none atRoot): /api/compute/v1/instances/:id. */
   fullPath: string;
   /** As the OpenAPI document names it: /api/compute/v1/instances/{id}. */
   documentedPath: string;
@@ -37,7 +35,7 @@ function expandOne(definition: RouteDefinition, scope: Access): ExpandedRoute {
       if (admin.errors) doc.errors = { ...words.errors, ...admin.errors };
     }
   }
-  return { definition, access: scope, method: definition.method, url, fullPath, documentedPath: fullPath.replace(/:(\w+)/g, '{$1}'), doc };
+  return { definition, access: scope, method: definition.method, fullPath, documentedPath: fullPath.replace(/:(\w+)/g, '{$1}'), doc };
 }
 
 /**

@@ -64,7 +64,7 @@ export function registerRoutes(app: GaleApp, routes: readonly ExpandedRoute[], c
     const doc = route.doc.idempotent ? { ...route.doc, headers: IdempotencyHeadersSchema, querystring: IdempotencyQuerySchema } : route.doc;
     app.route({
       method: route.method,
-      url: route.url,
+      url: route.fullPath,
       config: { access: route.access },
       schema: routeSchema(doc),
       handler: handlerOf(route, { ...context, scope: route.access }),
