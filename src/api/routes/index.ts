@@ -31,6 +31,9 @@ import { waitInstance, waitOperation } from './waits.js';
  * the order of the OpenAPI document: a route added at the end changes no other route's place.
  *
  * A run of twins (instance routes with an admin twin) gives its owner's routes, then its admin twins.
+ *
+ * A new route is a file in this folder exporting its defineRoute(...) (me.ts is one), with the component schemas it
+ * brings declared in it, and its line here; then its client method, and docs/api.md.
  */
 export const ROUTE_TABLE: readonly RouteDefinition[] = [
   getHealth,
