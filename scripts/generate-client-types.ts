@@ -59,7 +59,9 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as 
 
 /**
  * The route table the client runs on: each operation's method and path, and whether it takes an Idempotency-Key
- * (the client then sends one, and may retry it). Types say what a route takes; this says where it is.
+ * (the client then sends one, and may retry it). Types say what a route takes; this says where it is. It is the
+ * server's route table (src/api/routes/index.ts) as the document it serves says it, so that the client, which imports
+ * nothing of the server, gets it from a running server too (--from).
  */
 export function clientRoutesSource(document: object): string {
   const paths = (document as { paths?: Record<string, Record<string, { operationId?: string; parameters?: Array<{ in?: string; name?: string }> }>> }).paths ?? {};

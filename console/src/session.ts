@@ -1,4 +1,4 @@
-import { Gale, GaleApiError } from '@gale/client';
+import { Gale } from '@gale/client';
 
 /*
  * Credentials live in sessionStorage only: they die with the tab, are never written to localStorage, and never put in
@@ -15,6 +15,8 @@ export interface Session {
 }
 
 const KEY = 'gale.console.credentials';
+/** The role that may call the admin routes. */
+const ADMIN_ROLE = 'compute_admin';
 
 export function storedCredentials(): Credentials | undefined {
   const raw = sessionStorage.getItem(KEY);
@@ -35,21 +37,14 @@ export function clientFor(credentials: Credentials): Gale {
 }
 
 /**
- * Checks the credentials against the server (GET /quotas) and learns whether they belong to a compute admin (an
- * admin list of one item succeeds): the console only shows the admin view to those it would work for.
+ * Checks the credentials against the server (GET /me) and learns from the caller's roles whether they belong to a
+ * compute admin: the console only shows the admin view to those it would work for.
  */
 export async function signIn(credentials: Credentials): Promise<Session> {
   const gale = clientFor(credentials);
-  const quotas = await gale.quotas();
-  let isAdmin = false;
-  try {
-    await gale.admin.instances.list({ pageSize: 1 });
-    isAdmin = true;
-  } catch (error) {
-    if (!(error instanceof GaleApiError && error.status === 403)) throw error;
-  }
+  const me = await gale.me();
   sessionStorage.setItem(KEY, JSON.stringify(credentials));
-  return { gale, credentials, isAdmin, tier: quotas.tier };
+  return { gale, credentials, isAdmin: me.roles.includes(ADMIN_ROLE), tier: me.tier };
 }
 
 export function signOut(): void {

@@ -2,40 +2,21 @@ import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
-import { ACCOUNT_SCHEMAS } from '../contracts/account.js';
 import { API_BASE } from '../contracts/api.js';
-import { TemplateSchema } from '../contracts/catalog.js';
-import { ErrorEnvelopeSchema } from '../contracts/error.js';
-import { AdminListSchema, CreateInstanceBodySchema, InstanceSchema } from '../contracts/instance.js';
-import { OperationListSchema, OperationSchema } from '../contracts/operation.js';
-import { EventSchema, StreamGapSchema } from '../contracts/event.js';
-import { QuotasSchema } from '../contracts/quota.js';
-import { SerialPortOutputSchema } from '../contracts/serial-port-output.js';
-import { POWER_OPERATIONS } from '../domain/instance.js';
 import { serializeRequest, type Logger } from '../logger.js';
 import type { GaleMetrics } from '../observability/metrics.js';
 import { registerBodyParsing } from './body-parsing.js';
 import { registerErrorHandling } from './error-handling.js';
 import { lazyRequestLogger, OneLinePerRequest, RequestLines } from './request-log.js';
-import { registerOperability, type ReadinessChecks } from './routes/operability.js';
+import { countRequests } from './routes/operability.js';
 import { registerConsole } from './routes/console.js';
 import { registerAccessControl } from './access-control.js';
 import { registerSecurity, serverOptions, type CorsSettings, type HttpSettings } from './security.js';
-import { registerAdminAccounts } from './routes/admin-accounts.js';
-import { registerAdminListInstances } from './routes/admin-list-instances.js';
-import { registerCreateInstance } from './routes/create-instance.js';
-import { registerDeleteInstance, registerGetInstance } from './routes/instance-by-id.js';
-import { registerListInstances } from './routes/list-instances.js';
-import { registerGetOperation, registerListOperations } from './routes/operations.js';
-import { registerEvents } from './routes/events.js';
-import { registerWaitInstance, registerWaitOperation } from './routes/waits.js';
-import { registerPowerOperation } from './routes/power-operation.js';
-import { registerSerialPortOutput } from './routes/serial-port-output.js';
-import { SCOPES } from './routes/scope.js';
-import { registerOpenApiDocument, swaggerOptions } from './openapi.js';
+import { COMPONENT_SCHEMAS, ROUTES } from './routes/index.js';
+import { registerRoutes } from './routes/register.js';
+import type { ReadinessChecks } from './routes/route.js';
+import { swaggerOptions } from './openapi.js';
 import { schemaController } from './validation.js';
-import { registerGetQuotas } from './routes/quotas.js';
-import { registerListTemplates, registerListTemplateZones } from './routes/templates.js';
 import type { ApiServices, GaleApp } from './services.js';
 
 export { API_BASE };
@@ -71,22 +52,7 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);
-  for (const schema of [
-    InstanceSchema,
-    AdminListSchema,
-    CreateInstanceBodySchema,
-    OperationSchema,
-    OperationListSchema,
-    EventSchema,
-    StreamGapSchema,
-    TemplateSchema,
-    ErrorEnvelopeSchema,
-    QuotasSchema,
-    SerialPortOutputSchema,
-    ...ACCOUNT_SCHEMAS,
-  ]) {
-    app.addSchema(schema);
-  }
+  for (const schema of COMPONENT_SCHEMAS) app.addSchema(schema);
 
   await app.register(swagger, swaggerOptions());
 
@@ -95,39 +61,15 @@ export async function buildApp(services: ApiServices, options: AppOptions): Prom
   // Before access control: a CORS preflight is answered without credentials, and hostile targets never reach auth.
   registerSecurity(app, options.http, options.cors);
   registerAccessControl(app, services, options.metrics);
-  registerOperability(app, options.readiness, options.metrics);
+  // Before any route, so that every route gets its request counter.
+  countRequests(app, options.metrics);
   registerConsole(app);
   // Streams and waits would hold the server's closing until they end by themselves: they end now, answered.
   app.addHook('preClose', (done) => {
     services.events.close();
     done();
   });
-
-  await app.register(
-    async (api) => {
-      const typed = api as GaleApp;
-      registerCreateInstance(typed, services);
-      registerListInstances(typed, services);
-      registerListTemplates(typed, services);
-      registerListTemplateZones(typed, services);
-      registerGetQuotas(typed, services);
-      registerAdminListInstances(typed, services);
-      registerAdminAccounts(typed, services);
-      registerGetOperation(typed, services);
-      registerListOperations(typed, services);
-      registerWaitOperation(typed, services);
-      registerEvents(typed, services);
-      for (const scope of SCOPES) {
-        registerGetInstance(typed, services, scope);
-        registerWaitInstance(typed, services, scope);
-        registerSerialPortOutput(typed, services, scope);
-        registerDeleteInstance(typed, services, scope);
-        for (const operation of POWER_OPERATIONS) registerPowerOperation(typed, services, scope, operation);
-      }
-      registerOpenApiDocument(typed, () => app.swagger());
-    },
-    { prefix: API_BASE },
-  );
+  registerRoutes(app, ROUTES, { services, operability: { readiness: options.readiness, metrics: options.metrics, document: () => app.swagger() } });
 
   return app;
 }

@@ -1,20 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { invalidRequest } from '../domain/errors.js';
-import {
-  IDEMPOTENCY_KEY_PATTERN,
-  IdempotentReplay,
-  REQUEST_ID_PATTERN,
-  ZERO_UUID,
-  canonicalHash,
-  type IdempotencyClaim,
-  type IdempotentWrite,
-  type StoredResponse,
-} from '../domain/idempotency.js';
+import { IDEMPOTENCY_KEY_PATTERN, REQUEST_ID_PATTERN, ZERO_UUID, canonicalHash, type IdempotencyClaim } from '../domain/idempotency.js';
 
 /*
  * The HTTP side of idempotent requests (docs/api.md, "Idempotent requests"): reading the key from the
- * Idempotency-Key header or GCE's requestId parameter, and sending a stored answer again.
+ * Idempotency-Key header or GCE's requestId parameter. The route table claims it and sends a stored answer again
+ * (routes/register.ts).
  */
 
 const HEADER = 'idempotency-key';
@@ -67,25 +59,4 @@ export function idempotencyClaimOf(request: FastifyRequest, userId: string, now:
   if (key === undefined) return undefined;
   const requestHash = canonicalHash([request.method, request.routeOptions.url ?? request.url, request.params, request.body]);
   return { userId, key, requestHash, now, expiresAt: now + ttlMs };
-}
-
-/** The claim with the answer a route gives for an outcome, for the store to keep alongside the change. */
-export function answering<T>(claim: IdempotencyClaim | undefined, response: (outcome: T) => StoredResponse): IdempotentWrite<T> | undefined {
-  return claim === undefined ? undefined : { ...claim, response };
-}
-
-/**
- * Runs a route's change; when the store says the key already answered, sends that answer again, marked with
- * Idempotent-Replayed (Stripe's header) so a client can tell, with the same status and the same bytes.
- */
-export async function replaying(reply: FastifyReply, change: () => Promise<FastifyReply>): Promise<FastifyReply> {
-  try {
-    return await change();
-  } catch (error) {
-    if (!(error instanceof IdempotentReplay)) throw error;
-    const { status, body, headers } = error.response;
-    reply.code(status).headers(headers ?? {}).header('idempotent-replayed', 'true');
-    if (body === '') return reply.send();
-    return reply.header('content-type', 'application/json; charset=utf-8').send(body);
-  }
 }

@@ -1,8 +1,6 @@
 import type { SwaggerOptions } from '@fastify/swagger';
-import { Type } from '@sinclair/typebox';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { RESPONSE_HEADERS, routeSchema, type ResponseHeader } from './routes/route-schema.js';
-import type { GaleApp } from './services.js';
+import { RESPONSE_HEADERS, type ResponseHeader } from './routes/route-schema.js';
 
 /*
  * The OpenAPI document's frame: what the routes' own schemas (route-schema.ts) cannot say, and the one place each
@@ -114,21 +112,4 @@ function withHeaderReferences({ openapiObject }: { openapiObject: OpenAPIV3_1.Do
     }
   }
   return openapiObject;
-}
-
-/** GET /openapi.json: the document itself, described in it like every other route. */
-export function registerOpenApiDocument(app: GaleApp, document: () => unknown): void {
-  const schema = routeSchema({
-    operationId: 'getOpenApiDocument',
-    summary: 'This OpenAPI 3.1 document',
-    description: 'Generated from the schemas that validate requests and serialise answers; no credentials.',
-    tags: ['operability'],
-    access: 'public',
-    method: 'GET',
-    success: { status: 200, description: 'The document', schema: Type.Object({}, { additionalProperties: true, description: 'An OpenAPI 3.1 document' }) },
-  });
-  app.get('/openapi.json', { schema, config: { access: 'public' } }, async (_request, reply) =>
-    // Sent as text: the serialiser of the schema above would keep only what it declares, which is nothing.
-    reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(document())),
-  );
 }

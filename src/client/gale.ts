@@ -5,7 +5,7 @@ import { Operations, Templates } from './catalog.js';
 import { itemsOf, pagesOf } from './paging.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { Transport, type Credentials } from './transport.js';
-import type { ApiResponse, CallArgs, CallOptions, InstanceStatus, Instance, ItemOf, Operation, OperationId, PagedOperationId, Quotas, StreamMessage, SuccessOf } from './types.js';
+import type { ApiResponse, CallArgs, CallOptions, InstanceStatus, Instance, ItemOf, Me, Operation, OperationId, PagedOperationId, Quotas, StreamMessage, SuccessOf } from './types.js';
 import { waitForOperation, waitForStatus, type StatusWaitOptions, type WaitOptions } from './waits.js';
 
 type NoCredentials = { token?: undefined; apiKey?: undefined; apiSecret?: undefined };
@@ -57,6 +57,11 @@ export class Gale {
   /** Calls any route of the document by its operationId, with its path parameters, query and body as it types them. */
   call<K extends OperationId>(operationId: K, ...[options]: CallArgs<K>): Promise<ApiResponse<SuccessOf<K>>> {
     return this.transport.call(operationId, options);
+  }
+
+  /** Who the caller is: their user, roles (compute_admin for an admin) and customer, and the limits of their tier. */
+  async me(options?: RequestOptions): Promise<Me> {
+    return (await this.transport.call('getMe', options)).data;
   }
 
   /** The caller's tier, quotas and their use. */

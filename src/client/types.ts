@@ -18,6 +18,8 @@ export type OperationList = Schemas['OperationList'];
 export type AdminInstanceList = Schemas['AdminInstanceList'];
 export type Template = Schemas['Template'];
 export type Quotas = Schemas['Quotas'];
+/** The caller: user, roles, customer and the limits of their tier (GET /me). */
+export type Me = Schemas['Me'];
 export type SerialPortOutput = Schemas['SerialPortOutput'];
 export type ErrorEnvelope = Schemas['Error'];
 /** The codes the document lists; a client must tolerate others (a newer server), so any string is accepted too. */

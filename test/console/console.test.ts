@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { Gale } from '../../src/client/index.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
@@ -178,8 +178,16 @@ describe('web console in Chromium', { skip }, () => {
     await screenshot(adminPage, 'admin');
 
     const tenantPage = await open(360);
+    // Whether the user is an admin is learnt from GET /me: no admin route is tried, so no request of the sign-in fails.
+    const failed: string[] = [];
+    const onResponse = (response: Response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    };
+    tenantPage.on('response', onResponse);
     await signInWithKeys(tenantPage, tenant);
     await row(tenantPage, theirs.id).waitFor();
+    tenantPage.off('response', onResponse);
+    assert.deepEqual(failed, [], 'a non-admin sign-in makes no failing request');
     assert.equal(await row(tenantPage, owned.id).count(), 0, "another user's instance is not listed");
     assert.equal(await tenantPage.getByRole('link', { name: 'All instances' }).count(), 0, 'no admin view offered');
     await tenantPage.goto(`${gale.url}/console/#/admin`);

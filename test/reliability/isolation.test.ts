@@ -3,15 +3,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createApiKey, createToken } from '../../src/admin/accounts.js';
 import { API_BASE } from '../../src/api/app.js';
+import { ROUTES } from '../../src/api/routes/index.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { startTestGale } from '../helpers/gale.js';
 import { call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 
 /*
- * Tenant isolation, route by route (issue 5). The cases are generated from the OpenAPI document the running server
- * serves, so a new route is covered as soon as it is documented, and a route this file cannot build a case for fails
- * the first test instead of going untested. For every route and both credential kinds (bearer; api-key + api-secret),
+ * Tenant isolation, route by route (issue 5). The cases are generated from the route table (src/api/routes/index.ts),
+ * each route read as the OpenAPI document the running server serves describes it, so a new route is covered as soon
+ * as it is in the table, and a route this file cannot build a case for fails the first test instead of going untested. For every route and both credential kinds (bearer; api-key + api-secret),
  * user B must not read, list, change or learn the existence of user A's instances:
  *
  * - a route naming an instance answers B, for A's real id, exactly what it answers for a well-formed id that does not
@@ -99,72 +100,84 @@ const namedBy = (path: string): 'instance' | 'operation' => (path.startsWith('/o
 /** Query parameters B fills with A's identity, to see that they reveal nothing. */
 const USER_QUERY_PARAMETERS = new Set(['userID', 'userId', 'user_id']);
 const KNOWN_QUERY_PARAMETERS = new Set(['requestId', 'page', 'pageSize', 'limit', 'status', 'zone', 'templateID', 'customerID', ...USER_QUERY_PARAMETERS]);
-/** Routes without credentials (security: []): they hold nothing of any tenant, and are exactly these. */
+/** Routes without credentials: they hold nothing of any tenant, and are exactly these. */
 const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /metrics', `GET ${API_BASE}/openapi.json`];
 const KNOWN_HEADER_PARAMETERS = new Set(['idempotency-key']);
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 type Document = { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> } };
 
-/** Turns every documented operation into a Route, or says why it cannot. */
+/**
+ * Turns every route of the route table into a Route, read as the document describes it (its parameters, body and
+ * statuses), or says why it cannot. A documented operation the table does not have is a problem too.
+ */
 function routesOf(doc: Document): { routes: Route[]; problems: string[]; publicRoutes: string[] } {
   const routes: Route[] = [];
   const problems: string[] = [];
   const publicRoutes: string[] = [];
+  const inTable = new Set(ROUTES.map((route) => `${route.method} ${route.documentedPath}`));
   for (const [fullPath, methods] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(methods)) {
-      if (!METHODS.includes(method)) continue;
-      const where = `${method.toUpperCase()} ${fullPath}`;
-      if (Array.isArray((op as { security?: unknown }).security) && (op as { security: unknown[] }).security.length === 0) {
-        publicRoutes.push(where);
-        continue;
-      }
-      if (!fullPath.startsWith(API_BASE)) {
-        problems.push(`${where}: not under ${API_BASE}`);
-        continue;
-      }
-      const path = fullPath.slice(API_BASE.length);
-      const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-      const unknownParams = pathParams.filter((p) => !(p in PATH_PARAMETERS));
-      if (unknownParams.length > 0) problems.push(`${where}: no case-builder for path parameter(s) ${unknownParams.join(', ')}`);
-      const instanceParams = pathParams.filter((p) => PATH_PARAMETERS[p] === 'instance');
-      if (instanceParams.length > 1) problems.push(`${where}: more than one instance in the path`);
-      for (const p of op.parameters ?? []) {
-        if (p.in === 'query' && !KNOWN_QUERY_PARAMETERS.has(p.name) && p.required) problems.push(`${where}: required query parameter ${p.name} has no case-builder`);
-        if (p.in === 'header' && !KNOWN_HEADER_PARAMETERS.has(p.name.toLowerCase()) && p.required) problems.push(`${where}: required header ${p.name} has no case-builder`);
-      }
-      let body: () => unknown = () => undefined;
-      if (op.requestBody) {
-        const schema = op.requestBody.content?.['application/json']?.schema as { $ref?: string; properties?: Record<string, unknown> } | undefined;
-        const resolved = schema?.$ref ? doc.components?.schemas?.[schema.$ref.replace('#/components/schemas/', '')] : schema;
-        const properties = resolved?.properties ?? {};
-        const builder = BODIES.find(([property]) => property in properties);
-        if (builder) body = builder[1];
-        else problems.push(`${where}: no case-builder for its request body (${Object.keys(properties).join(', ') || 'no properties'})`);
-      }
-      const accountParams = pathParams.map((p) => PATH_PARAMETERS[p]).filter(isAccount);
-      if (accountParams.length + instanceParams.length > 1) problems.push(`${where}: more than one user, credential or instance in the path`);
-      const successes = Object.keys(op.responses ?? {}).map(Number).filter((s) => s >= 200 && s < 300);
-      if (successes.length !== 1) problems.push(`${where}: expected exactly one documented success status, found ${successes.join(', ') || 'none'}`);
-      const security = JSON.stringify((op as { security?: unknown }).security ?? []);
-      if (!security.includes('bearerAuth') || !security.includes('apiKey')) problems.push(`${where}: does not document both credential kinds`);
-      routes.push({
-        method: method.toUpperCase(),
-        path,
-        op,
-        admin: (op.tags ?? []).includes('admin') || /^\/admin(\/|$)/.test(path),
-        instanceParam: instanceParams[0],
-        names: instanceParams.length > 0 ? namedBy(path) : undefined,
-        accountParam: accountParams[0],
-        pathParams,
-        body,
-        hasBody: op.requestBody !== undefined,
-        success: successes[0] ?? 200,
-        idempotencyHeader: (op.parameters ?? []).some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
-        idempotencyQuery: (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'requestId'),
-        streaming: Object.values(op.responses ?? {}).some((r) => 'text/event-stream' in ((r as { content?: object }).content ?? {})),
-      });
+    for (const method of Object.keys(methods)) {
+      if (METHODS.includes(method) && !inTable.has(`${method.toUpperCase()} ${fullPath}`)) problems.push(`${method.toUpperCase()} ${fullPath}: documented but not in the route table`);
     }
+  }
+  for (const { method: upper, documentedPath: fullPath, access } of ROUTES) {
+    const method = upper.toLowerCase();
+    const where = `${upper} ${fullPath}`;
+    const op = doc.paths[fullPath]?.[method];
+    if (!op) {
+      problems.push(`${where}: in the route table but not documented`);
+      continue;
+    }
+    if (access === 'public') {
+      publicRoutes.push(where);
+      continue;
+    }
+    if (!fullPath.startsWith(API_BASE)) {
+      problems.push(`${where}: not under ${API_BASE}`);
+      continue;
+    }
+    const path = fullPath.slice(API_BASE.length);
+    const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+    const unknownParams = pathParams.filter((p) => !(p in PATH_PARAMETERS));
+    if (unknownParams.length > 0) problems.push(`${where}: no case-builder for path parameter(s) ${unknownParams.join(', ')}`);
+    const instanceParams = pathParams.filter((p) => PATH_PARAMETERS[p] === 'instance');
+    if (instanceParams.length > 1) problems.push(`${where}: more than one instance in the path`);
+    for (const p of op.parameters ?? []) {
+      if (p.in === 'query' && !KNOWN_QUERY_PARAMETERS.has(p.name) && p.required) problems.push(`${where}: required query parameter ${p.name} has no case-builder`);
+      if (p.in === 'header' && !KNOWN_HEADER_PARAMETERS.has(p.name.toLowerCase()) && p.required) problems.push(`${where}: required header ${p.name} has no case-builder`);
+    }
+    let body: () => unknown = () => undefined;
+    if (op.requestBody) {
+      const schema = op.requestBody.content?.['application/json']?.schema as { $ref?: string; properties?: Record<string, unknown> } | undefined;
+      const resolved = schema?.$ref ? doc.components?.schemas?.[schema.$ref.replace('#/components/schemas/', '')] : schema;
+      const properties = resolved?.properties ?? {};
+      const builder = BODIES.find(([property]) => property in properties);
+      if (builder) body = builder[1];
+      else problems.push(`${where}: no case-builder for its request body (${Object.keys(properties).join(', ') || 'no properties'})`);
+    }
+    const accountParams = pathParams.map((p) => PATH_PARAMETERS[p]).filter(isAccount);
+    if (accountParams.length + instanceParams.length > 1) problems.push(`${where}: more than one user, credential or instance in the path`);
+    const successes = Object.keys(op.responses ?? {}).map(Number).filter((s) => s >= 200 && s < 300);
+    if (successes.length !== 1) problems.push(`${where}: expected exactly one documented success status, found ${successes.join(', ') || 'none'}`);
+    const security = JSON.stringify((op as { security?: unknown }).security ?? []);
+    if (!security.includes('bearerAuth') || !security.includes('apiKey')) problems.push(`${where}: does not document both credential kinds`);
+    routes.push({
+      method: upper,
+      path,
+      op,
+      admin: access === 'admin',
+      instanceParam: instanceParams[0],
+      names: instanceParams.length > 0 ? namedBy(path) : undefined,
+      accountParam: accountParams[0],
+      pathParams,
+      body,
+      hasBody: op.requestBody !== undefined,
+      success: successes[0] ?? 200,
+      idempotencyHeader: (op.parameters ?? []).some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
+      idempotencyQuery: (op.parameters ?? []).some((p) => p.in === 'query' && p.name === 'requestId'),
+      streaming: Object.values(op.responses ?? {}).some((r) => 'text/event-stream' in ((r as { content?: object }).content ?? {})),
+    });
   }
   return { routes, problems, publicRoutes };
 }

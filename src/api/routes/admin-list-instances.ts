@@ -4,9 +4,8 @@ import { invalidRequest } from '../../domain/errors.js';
 import { INSTANCE_STATUSES, type InstanceSummary } from '../../domain/instance.js';
 import type { InstanceCursor, InstanceFilter } from '../../domain/store.js';
 import { decodePageToken, encodePageToken } from '../page-tokens.js';
-import type { ApiServices, GaleApp } from '../services.js';
 import { instanceView } from '../views.js';
-import { routeSchema } from './route-schema.js';
+import { defineRoute } from './route.js';
 
 type PageCursor = InstanceCursor & { total: number };
 
@@ -39,29 +38,26 @@ function filterOf(query: AdminListQuery): InstanceFilter {
   return filter;
 }
 
-export function registerAdminListInstances(app: GaleApp, services: ApiServices): void {
-  app.get(
-    '/admin/instances',
-    {
-      config: { access: 'admin' },
-      schema: routeSchema({
-        operationId: 'adminListInstances',
-        summary: "List every user's instances, a page at a time",
-        description:
-          'Newest first, filtered by any of userID, customerID, status (any case), zone and templateID; an empty filter value is no ' +
-          'filter. A parameter this route does not know is refused with 400, never ignored: an unknown filter must not widen the result. ' +
-          'Page by page number (page), or by token (pageToken, the nextPageToken of the previous page): a page number costs more the ' +
-          'deeper it is, a token the same at any depth.',
-        tags: ['admin'],
-        access: 'admin',
-        method: 'GET',
-        querystring: AdminListQuerySchema,
-        success: { status: 200, description: 'One page of instances, and the totals', schema: Type.Ref('AdminInstanceList') },
-        errors: {
-          400: 'A paging value out of range, page and pageToken both, a pageToken this server did not give (or gave for other filters), an unknown status, or an unknown query parameter',
-        },
-      }),
+export const adminListInstances = defineRoute(
+  {
+    path: '/admin/instances',
+    scope: 'admin',
+    operationId: 'adminListInstances',
+    summary: "List every user's instances, a page at a time",
+    description:
+      'Newest first, filtered by any of userID, customerID, status (any case), zone and templateID; an empty filter value is no ' +
+      'filter. A parameter this route does not know is refused with 400, never ignored: an unknown filter must not widen the result. ' +
+      'Page by page number (page), or by token (pageToken, the nextPageToken of the previous page): a page number costs more the ' +
+      'deeper it is, a token the same at any depth.',
+    tags: ['admin'],
+    method: 'GET',
+    querystring: AdminListQuerySchema,
+    success: { status: 200, description: 'One page of instances, and the totals', schema: Type.Ref('AdminInstanceList') },
+    errors: {
+      400: 'A paging value out of range, page and pageToken both, a pageToken this server did not give (or gave for other filters), an unknown status, or an unknown query parameter',
     },
+  },
+  ({ services }) =>
     async (request) => {
       const { page, pageSize } = paging(request.query);
       const filter = filterOf(request.query);
@@ -85,5 +81,4 @@ export function registerAdminListInstances(app: GaleApp, services: ApiServices):
       if (found.length > pageSize && last) answer.nextPageToken = encodePageToken({ createdAt: last.createdAt, id: last.id, total }, filter);
       return answer;
     },
-  );
-}
+);

@@ -4,12 +4,10 @@ import { invalidRequest } from '../../domain/errors.js';
 import { newInstanceId } from '../../domain/ids.js';
 import { instanceSpec } from '../../domain/instance-spec.js';
 import { operationPath } from '../../contracts/api.js';
-import type { StoredResponse } from '../../domain/idempotency.js';
 import type { CreatedInstance } from '../../domain/store.js';
-import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
-import { principalOf, tierOf, type ApiServices, type GaleApp } from '../services.js';
+import { principalOf, tierOf } from '../services.js';
 import { instanceView } from '../views.js';
-import { routeSchema } from './route-schema.js';
+import { defineRoute } from './route.js';
 
 /** The family's clients spell the field three ways; two spellings that disagree are a client bug worth reporting. */
 function templateIdOf(body: CreateInstanceBody): string {
@@ -19,69 +17,60 @@ function templateIdOf(body: CreateInstanceBody): string {
   return given[0]!;
 }
 
-export function registerCreateInstance(app: GaleApp, services: ApiServices): void {
-  app.post(
-    '/instances',
-    {
-      config: { access: 'user' },
-      schema: routeSchema({
-        operationId: 'createInstance',
-        summary: 'Create an instance from a template',
-        description:
-          "Checks the caller's quotas and records the instance in one transaction, then answers at once with it PROVISIONING; " +
-          'it is brought up in the background (STAGING, then RUNNING). An empty zone means the default zone.',
-        tags: ['instances'],
-        access: 'user',
-        method: 'POST',
-        body: Type.Unsafe<CreateInstanceBody>(Type.Ref(CreateInstanceBodySchema.$id!)),
-        headers: IdempotencyHeadersSchema,
-        querystring: IdempotencyQuerySchema,
-        success: {
-          status: 201,
-          description: 'Created: the instance, PROVISIONING; x-operation-id and Location name its create operation',
-          schema: Type.Ref('Instance'),
-          headers: ['Location', 'x-operation-id'],
-        },
-        errors: {
-          400: "Bad JSON, a wrong type, no template id (or spellings that disagree), an unknown zone or one outside the template's region",
-          403: 'a quota of the tier would be exceeded (quota_exceeded)',
-          404: 'No such template',
-        },
-        idempotent: true,
-      }),
+export const createInstance = defineRoute(
+  {
+    path: '/instances',
+    scope: 'user',
+    operationId: 'createInstance',
+    summary: 'Create an instance from a template',
+    description:
+      "Checks the caller's quotas and records the instance in one transaction, then answers at once with it PROVISIONING; " +
+      'it is brought up in the background (STAGING, then RUNNING). An empty zone means the default zone.',
+    tags: ['instances'],
+    method: 'POST',
+    body: Type.Unsafe<CreateInstanceBody>(Type.Ref(CreateInstanceBodySchema.$id!)),
+    success: {
+      status: 201,
+      description: 'Created: the instance, PROVISIONING; x-operation-id and Location name its create operation',
+      schema: Type.Ref('Instance'),
+      headers: ['Location', 'x-operation-id'],
     },
-    async (request, reply) => {
-      const { user } = principalOf(request);
-      const claim = idempotencyClaimOf(request, user.id, services.clock.now(), services.idempotencyKeyTtlMs);
-      // The family's Go SDK always sends the zone, empty when none was chosen: that means the default, as absent does.
-      const placement = services.catalog.place(templateIdOf(request.body), request.body.zone || undefined);
-      // Serialised once, so that the answer kept for repeats is byte for byte the one sent now, headers included.
-      const answer = (created: CreatedInstance): StoredResponse => ({
+    errors: {
+      400: "Bad JSON, a wrong type, no template id (or spellings that disagree), an unknown zone or one outside the template's region",
+      403: 'a quota of the tier would be exceeded (quota_exceeded)',
+      404: 'No such template',
+    },
+    // Serialised once, so that the answer kept for repeats is byte for byte the one sent now, headers included.
+    idempotent: {
+      answer: (created: CreatedInstance) => ({
         status: 201,
         body: JSON.stringify(instanceView(created)),
         headers: { 'x-operation-id': created.operationId, location: operationPath(created.operationId) },
-      });
-      return replaying(reply, async () => {
-        const record = await services.store.createInstance(
-          {
-            userId: user.id,
-            zone: placement.zone,
-            machineType: placement.machineType.name,
-            templateId: placement.template.id,
-            vcpus: placement.machineType.vcpus,
-            memoryMb: placement.machineType.memoryMb,
-            diskGb: placement.template.diskSizeGb,
-            spec: instanceSpec(),
-            createdAt: services.clock.now(),
-          },
-          tierOf(services, user.tier),
-          () => newInstanceId(user.id),
-          answering(claim, answer),
-        );
-        services.onWorkQueued();
-        const { body, headers } = answer(record);
-        return reply.code(201).headers(headers ?? {}).header('content-type', 'application/json; charset=utf-8').send(body);
-      });
+      }),
     },
-  );
-}
+  },
+  ({ services }) =>
+    async (request, _reply, write) => {
+      const { user } = principalOf(request);
+      // The family's Go SDK always sends the zone, empty when none was chosen: that means the default, as absent does.
+      const placement = services.catalog.place(templateIdOf(request.body), request.body.zone || undefined);
+      const record = await services.store.createInstance(
+        {
+          userId: user.id,
+          zone: placement.zone,
+          machineType: placement.machineType.name,
+          templateId: placement.template.id,
+          vcpus: placement.machineType.vcpus,
+          memoryMb: placement.machineType.memoryMb,
+          diskGb: placement.template.diskSizeGb,
+          spec: instanceSpec(),
+          createdAt: services.clock.now(),
+        },
+        tierOf(services, user.tier),
+        () => newInstanceId(user.id),
+        write,
+      );
+      services.onWorkQueued();
+      return record;
+    },
+);

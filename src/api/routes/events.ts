@@ -5,9 +5,9 @@ import { forbidden, invalidRequest } from '../../domain/errors.js';
 import { EVENT_TYPES, type EventStore, type EventType } from '../../domain/store.js';
 import { whenClientLeaves } from '../events/client-gone.js';
 import { EventStream, REPLAY_PAGE, type StreamFilter } from '../events/event-stream.js';
-import { principalOf, type ApiServices, type GaleApp } from '../services.js';
+import { principalOf, type ApiServices } from '../services.js';
 import { eventView } from '../views.js';
-import { routeSchema } from './route-schema.js';
+import { defineRoute } from './route.js';
 
 /** How long a browser's EventSource waits before it reconnects after the stream drops (the SSE retry field). */
 const RECONNECT_MS = 2_000;
@@ -61,32 +61,37 @@ async function resumePoint(store: Pick<EventStore, 'eventSeqRange'>, lastEventId
   return { from, gap: `events after ${lastEventId} up to ${from} are older than the retention window and were not kept; read the current state again` };
 }
 
-export function registerEvents(app: GaleApp, services: ApiServices): void {
-  app.get(
-    '/events',
-    {
-      config: { access: 'user' },
-      schema: routeSchema({
-        operationId: 'streamEvents',
-        summary: 'Stream changes as they happen (Server-Sent Events)',
-        description:
-          "The caller's events (a compute admin's: everyone's, or one user's with userId): instance status changes with the old and new " +
-          'status and addresses, operations as they are accepted, start and end, and deletions. Each message is `id: <n>` and `data: <JSON>`; ' +
-          'reconnect with Last-Event-ID (EventSource does) to get what was missed, within the retention window (24 h by default). A comment ' +
-          'line comes every 15 s on an idle stream. A client that does not read what is sent is disconnected, and resumes from its last id.',
-        tags: ['events'],
-        access: 'user',
-        method: 'GET',
-        querystring: EventsQuerySchema,
-        headers: LastEventIdHeadersSchema,
-        success: { status: 200, description: 'The stream: one message per event, until the client closes it (or timeout passes)', contentType: 'text/event-stream', schema: EventStreamMessageSchema },
-        errors: {
-          400: 'An unknown type, a Last-Event-ID that is not an event id, a malformed timeout, or an unknown query parameter',
-          403: 'userId names another user and the caller is not a compute admin',
-          429: 'the caller has too many streams open (events.streamsPerUser)',
-        },
-      }),
+/** Sends a resuming client what it missed, then live events; a fresh stream starts from the hub's position. */
+async function catchUp(services: ApiServices, stream: EventStream, filter: StreamFilter, position: number, lastEventId: number | undefined): Promise<void> {
+  if (lastEventId === undefined) return stream.replay(position);
+  const { from, gap } = await resumePoint(services.store, lastEventId, position);
+  if (gap) stream.notice(from, gapNotice(from, services.clock.now(), gap));
+  await stream.replay(from, (after) => services.store.listEvents(after, filter, REPLAY_PAGE));
+}
+
+export const streamEvents = defineRoute(
+  {
+    path: '/events',
+    scope: 'user',
+    operationId: 'streamEvents',
+    summary: 'Stream changes as they happen (Server-Sent Events)',
+    description:
+      "The caller's events (a compute admin's: everyone's, or one user's with userId): instance status changes with the old and new " +
+      'status and addresses, operations as they are accepted, start and end, and deletions. Each message is `id: <n>` and `data: <JSON>`; ' +
+      'reconnect with Last-Event-ID (EventSource does) to get what was missed, within the retention window (24 h by default). A comment ' +
+      'line comes every 15 s on an idle stream. A client that does not read what is sent is disconnected, and resumes from its last id.',
+    tags: ['events'],
+    method: 'GET',
+    querystring: EventsQuerySchema,
+    headers: LastEventIdHeadersSchema,
+    success: { status: 200, description: 'The stream: one message per event, until the client closes it (or timeout passes)', contentType: 'text/event-stream', schema: EventStreamMessageSchema },
+    errors: {
+      400: 'An unknown type, a Last-Event-ID that is not an event id, a malformed timeout, or an unknown query parameter',
+      403: 'userId names another user and the caller is not a compute admin',
+      429: 'the caller has too many streams open (events.streamsPerUser)',
     },
+  },
+  ({ services }) =>
     async (request, reply) => {
       const { user, isAdmin } = principalOf(request);
       const filter = filterOf(request.query, user, isAdmin);
@@ -117,7 +122,7 @@ export function registerEvents(app: GaleApp, services: ApiServices): void {
         }
         stream.open(RECONNECT_MS);
         if (timeoutMs !== undefined) timer = setTimeout(() => stream.end('timeout'), timeoutMs);
-        void catchUp(stream, filter, subscription.position, lastEventId).catch((error: unknown) => {
+        void catchUp(services, stream, filter, subscription.position, lastEventId).catch((error: unknown) => {
           request.log.warn({ err: error }, 'an event stream could not replay what its client missed; it is closed, the client resumes');
           stream.end('client');
         });
@@ -133,13 +138,4 @@ export function registerEvents(app: GaleApp, services: ApiServices): void {
         .header('connection', 'close')
         .send(stream.body);
     },
-  );
-
-  /** Sends a resuming client what it missed, then live events; a fresh stream starts from the hub's position. */
-  async function catchUp(stream: EventStream, filter: StreamFilter, position: number, lastEventId: number | undefined): Promise<void> {
-    if (lastEventId === undefined) return stream.replay(position);
-    const { from, gap } = await resumePoint(services.store, lastEventId, position);
-    if (gap) stream.notice(from, gapNotice(from, services.clock.now(), gap));
-    await stream.replay(from, (after) => services.store.listEvents(after, filter, REPLAY_PAGE));
-  }
-}
+);

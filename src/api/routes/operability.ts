@@ -4,7 +4,7 @@ import type { GaleMetrics } from '../../observability/metrics.js';
 import type { onResponseHookHandler } from 'fastify';
 import { hooksOf } from '../route-hooks.js';
 import type { GaleApp } from '../services.js';
-import { routeSchema } from './route-schema.js';
+import { defineRoute, type ReadinessChecks } from './route.js';
 
 const HealthSchema = Type.Object({ status: Type.Literal('ok', { description: 'Always ok: the process answers' }) }, { additionalProperties: false });
 const ReadinessSchema = Type.Object(
@@ -20,12 +20,7 @@ const ReadinessSchema = Type.Object(
   },
 );
 
-/**
- * A named readiness check, one per dependency: resolves when it can be used (with a word on how it stands, 'ok' if
- * none), throws with a message saying what is wrong. A check that reports a degraded dependency without throwing (the
- * rate-limit store, whose outage the API rides out) does not make the replica unready.
- */
-export type ReadinessChecks = Record<string, () => Promise<string | void>>;
+export type { ReadinessChecks };
 
 const CHECK_TIMEOUT_MS = 3000;
 /** How soon a load balancer or client should look again after a 503 from /readyz. */
@@ -48,78 +43,85 @@ async function runCheck(check: () => Promise<string | void>): Promise<CheckResul
   }
 }
 
-/** Unauthenticated probes for load balancers and orchestrators, and the Prometheus scrape endpoint. */
-export function registerOperability(app: GaleApp, readiness: ReadinessChecks, metrics: GaleMetrics): void {
-  countRequests(app, metrics);
-  app.get(
-    '/healthz',
-    {
-      config: { access: 'public' },
-      schema: routeSchema({
-        operationId: 'getHealth',
-        summary: 'Liveness: the process answers',
-        description: 'For an orchestrator\'s liveness probe; no credentials. It checks nothing beyond the process itself: see /readyz.',
-        tags: ['operability'],
-        access: 'public',
-        method: 'GET',
-        success: { status: 200, description: 'Alive', schema: HealthSchema },
-      }),
-    },
-    async () => ({ status: 'ok' as const }),
-  );
+/* Unauthenticated probes for load balancers and orchestrators, and the Prometheus scrape endpoint. */
 
-  const readinessSchema = routeSchema({
+export const getHealth = defineRoute(
+  {
+    path: '/healthz',
+    atRoot: true,
+    scope: 'public',
+    operationId: 'getHealth',
+    summary: 'Liveness: the process answers',
+    description: 'For an orchestrator\'s liveness probe; no credentials. It checks nothing beyond the process itself: see /readyz.',
+    tags: ['operability'],
+    method: 'GET',
+    success: { status: 200, description: 'Alive', schema: HealthSchema },
+  },
+  () => async () => ({ status: 'ok' as const }),
+);
+
+export const getReadiness = defineRoute(
+  {
+    path: '/readyz',
+    atRoot: true,
+    scope: 'public',
     operationId: 'getReadiness',
     summary: 'Readiness: the store and the provider answer',
     description: "For a load balancer's health check; no credentials. Each check has 3 s; a failing one is named in the 503's message.",
     tags: ['operability'],
-    access: 'public',
     method: 'GET',
     success: { status: 200, description: 'Ready to serve', schema: ReadinessSchema },
     errors: { 503: 'Not ready: the message names each failing check and why' },
-  });
-  // Probes come every few seconds: a failure is logged when a check starts or stops failing, not at every probe.
-  const failing = new Set<string>();
-  app.get('/readyz', { config: { access: 'public' }, schema: readinessSchema }, async (request) => {
-    const names = Object.keys(readiness);
-    const results = await Promise.all(names.map((name) => runCheck(readiness[name]!)));
-    for (const [i, name] of names.entries()) {
-      const result = results[i]!;
-      if (!result.ok && !failing.has(name)) request.log.warn({ check: name, reason: result.logged }, 'readiness check failing');
-      if (result.ok && failing.delete(name)) request.log.info({ check: name }, 'readiness check passing again');
-      if (!result.ok) failing.add(name);
-    }
-    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!.said]));
-    const failed = names.filter((_, i) => !results[i]!.ok);
-    if (failed.length > 0) {
-      throw new GaleError('unavailable', `not ready: ${failed.map((name) => `${name} ${checks[name]}`).join('; ')}`, {
-        retryAfterSeconds: READINESS_RETRY_AFTER_SECONDS,
-      });
-    }
-    return { status: 'ready' as const, checks };
-  });
+  },
+  ({ operability: { readiness } }) => {
+    // Probes come every few seconds: a failure is logged when a check starts or stops failing, not at every probe.
+    const failing = new Set<string>();
+    return async (request) => {
+      const names = Object.keys(readiness);
+      const results = await Promise.all(names.map((name) => runCheck(readiness[name]!)));
+      for (const [i, name] of names.entries()) {
+        const result = results[i]!;
+        if (!result.ok && !failing.has(name)) request.log.warn({ check: name, reason: result.logged }, 'readiness check failing');
+        if (result.ok && failing.delete(name)) request.log.info({ check: name }, 'readiness check passing again');
+        if (!result.ok) failing.add(name);
+      }
+      const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!.said]));
+      const failed = names.filter((_, i) => !results[i]!.ok);
+      if (failed.length > 0) {
+        throw new GaleError('unavailable', `not ready: ${failed.map((name) => `${name} ${checks[name]}`).join('; ')}`, {
+          retryAfterSeconds: READINESS_RETRY_AFTER_SECONDS,
+        });
+      }
+      return { status: 'ready' as const, checks };
+    };
+  },
+);
 
-  const metricsSchema = routeSchema({
+export const getMetrics = defineRoute(
+  {
+    path: '/metrics',
+    atRoot: true,
+    scope: 'public',
     operationId: 'getMetrics',
     summary: 'Prometheus metrics',
     description: "This replica's metrics in the Prometheus text exposition format; no credentials. docs/operations.md lists them.",
     tags: ['operability'],
-    access: 'public',
     method: 'GET',
     success: { status: 200, description: 'The exposition', schema: Type.String(), contentType: 'text/plain' },
-  });
-  app.get('/metrics', { config: { access: 'public' }, schema: metricsSchema }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-}
+  },
+  ({ operability: { metrics } }) =>
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+);
 
 /**
  * Every answer is counted and timed by its route's pattern. Each route gets a hook of its own that knows its pattern,
  * because request.routeOptions builds a dozen-field object on every read; answers no route matched count as unmatched.
  * Registered before any route, so that every route gets one.
  */
-function countRequests(app: GaleApp, metrics: GaleMetrics): void {
+export function countRequests(app: GaleApp, metrics: GaleMetrics): void {
   app.addHook('onRoute', (route) => {
     const pattern = route.url;
     const count: onResponseHookHandler = (request, reply, done) => {

@@ -1,14 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { operationPath } from '../../contracts/api.js';
 import { InstanceIdParamsSchema } from '../../contracts/instance.js';
-import type { PowerOperation } from '../../domain/instance.js';
-import type { StoredResponse } from '../../domain/idempotency.js';
+import { POWER_OPERATIONS, type PowerOperation } from '../../domain/instance.js';
 import type { Operation } from '../../domain/store.js';
-import { answering, IdempotencyHeadersSchema, idempotencyClaimOf, IdempotencyQuerySchema, replaying } from '../idempotency.js';
-import { principalOf, type ApiServices, type GaleApp } from '../services.js';
+import { principalOf } from '../services.js';
 import { operationView } from '../views.js';
-import { routeSchema } from './route-schema.js';
-import { operationIdOf, ownerFor, prefixOf, requireId, tagOf, type Scope } from './scope.js';
+import { defineRoute, type RouteDefinition } from './route.js';
+import { NOT_FOUND, ownerFor, requireId } from './scope.js';
 
 const SUMMARY: Record<PowerOperation, string> = {
   start: 'Start a stopped instance',
@@ -40,54 +38,47 @@ const CONFLICT: Record<PowerOperation, string> = {
 };
 
 /**
- * The four power operations share one shape: 202 with the accepted operation, carried out by the reconciler. The body
- * is what the family's clients decode every 2xx but 204 as; compat.emptyAccepted sends the spec's literal empty 202.
+ * The power operations share one shape: 202 with the accepted operation, carried out by the reconciler. The body is
+ * what the family's clients decode every 2xx but 204 as; compat.emptyAccepted sends the spec's literal empty 202.
  */
-export function registerPowerOperation(app: GaleApp, services: ApiServices, scope: Scope, operation: PowerOperation): void {
-  const answer = (accepted: Operation): StoredResponse => ({
-    status: 202,
-    body: services.compat.emptyAccepted ? '' : JSON.stringify(operationView(accepted)),
-    headers: { location: operationPath(accepted.id), 'x-operation-id': accepted.id },
-  });
-  app.post(
-    `${prefixOf(scope)}/:id/${operation}`,
+function powerOperationRoute(operation: PowerOperation): RouteDefinition {
+  return defineRoute(
     {
-      config: { access: scope },
-      schema: routeSchema({
-        operationId: operationIdOf(scope, `${operation}Instance`),
-        summary: scope === 'admin' ? `${SUMMARY[operation]}, whoever owns it` : SUMMARY[operation],
-        description: `${DESCRIPTION[operation]} Answered at once with the accepted operation; Location is where it can be looked up until it is DONE or FAILED.`,
-        tags: [tagOf(scope)],
-        access: scope,
-        method: 'POST',
-        params: InstanceIdParamsSchema,
-        headers: IdempotencyHeadersSchema,
-        querystring: IdempotencyQuerySchema,
-        success: { status: 202, description: 'Accepted: the operation, carried out in the background', schema: Type.Ref('Operation'), headers: ['Location', 'x-operation-id'] },
-        errors: {
-          400: 'The instance id is empty or malformed, or the Idempotency-Key is',
-          404: scope === 'admin' ? 'No such instance' : 'No such instance, or it belongs to another user (the two answers are the same)',
-          409: CONFLICT[operation],
-        },
-        idempotent: true,
-      }),
+      path: `/:id/${operation}`,
+      scope: 'twins',
+      operationId: `${operation}Instance`,
+      summary: SUMMARY[operation],
+      description: `${DESCRIPTION[operation]} Answered at once with the accepted operation; Location is where it can be looked up until it is DONE or FAILED.`,
+      tags: ['instances'],
+      method: 'POST',
+      params: InstanceIdParamsSchema,
+      success: { status: 202, description: 'Accepted: the operation, carried out in the background', schema: Type.Ref('Operation'), headers: ['Location', 'x-operation-id'] },
+      errors: {
+        400: 'The instance id is empty or malformed, or the Idempotency-Key is',
+        404: NOT_FOUND.user,
+        409: CONFLICT[operation],
+      },
+      admin: { summary: `${SUMMARY[operation]}, whoever owns it`, errors: { 404: NOT_FOUND.admin } },
+      idempotent: {
+        answer: (accepted: Operation, services) => ({
+          status: 202,
+          body: services.compat.emptyAccepted ? '' : JSON.stringify(operationView(accepted)),
+          headers: { location: operationPath(accepted.id), 'x-operation-id': accepted.id },
+        }),
+      },
     },
-    async (request, reply) => {
-      const id = requireId(request.params.id);
-      const now = services.clock.now();
-      // Keys belong to the caller, admin or not: an admin's key never collides with the owner's.
-      const claim = idempotencyClaimOf(request, principalOf(request).user.id, now, services.idempotencyKeyTtlMs);
-      return replaying(reply, async () => {
-        const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, now, answering(claim, answer), {
+    ({ services, scope }) =>
+      async (request, _reply, write) => {
+        const id = requireId(request.params.id);
+        const accepted = await services.store.requestPowerOperation(id, ownerFor(scope, request), operation, services.clock.now(), write, {
           canSuspend: (zone) => services.capabilitiesOf(zone).suspend,
           requestedBy: principalOf(request).user.id,
         });
         if (accepted.state === 'pending') services.onWorkQueued();
-        const { status, body, headers } = answer(accepted);
-        reply.code(status).headers(headers ?? {});
-        if (body === '') return reply.send();
-        return reply.header('content-type', 'application/json; charset=utf-8').send(body);
-      });
-    },
+        return accepted;
+      },
   );
 }
+
+/** One route for each power operation, in the order of POWER_OPERATIONS. */
+export const powerOperations: RouteDefinition[] = POWER_OPERATIONS.map(powerOperationRoute);

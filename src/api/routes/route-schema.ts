@@ -116,7 +116,7 @@ function successResponse(doc: RouteDoc) {
 }
 
 /** The request parts a route declares, with their TypeBox types kept so that handlers see typed requests. */
-type Parts<D extends RouteDoc> = (D extends { params: infer P extends TSchema } ? { params: P } : unknown) &
+export type Parts<D> = (D extends { params: infer P extends TSchema } ? { params: P } : unknown) &
   (D extends { querystring: infer Q extends TSchema } ? { querystring: Q } : unknown) &
   (D extends { headers: infer H extends TSchema } ? { headers: H } : unknown) &
   (D extends { body: infer B extends TSchema } ? { body: B } : unknown);

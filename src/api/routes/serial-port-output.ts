@@ -4,9 +4,8 @@ import { InstanceIdParamsSchema } from '../../contracts/instance.js';
 import { SerialPortOutputQuerySchema, type SerialPortOutputView } from '../../contracts/serial-port-output.js';
 import { conflict, GaleError, instanceNotFound } from '../../domain/errors.js';
 import type { SerialOutput } from '../../domain/provider.js';
-import type { ApiServices, GaleApp } from '../services.js';
-import { routeSchema } from './route-schema.js';
-import { operationIdOf, ownerFor, prefixOf, requireId, tagOf, type Scope } from './scope.js';
+import { defineRoute } from './route.js';
+import { NOT_FOUND, ownerFor, prefixOf, requireId } from './scope.js';
 
 /*
  * GCE's instances.getSerialPortOutput: the instance's console, read from its backend at the time of asking (the
@@ -25,33 +24,31 @@ function withinDeadline<T>(read: Promise<T>): Promise<T> {
   return Promise.race([read, late]).finally(() => clearTimeout(timer));
 }
 
-export function registerSerialPortOutput(app: GaleApp, services: ApiServices, scope: Scope): void {
-  app.get(
-    `${prefixOf(scope)}/:id/serialPortOutput`,
-    {
-      config: { access: scope },
-      schema: routeSchema({
-        operationId: operationIdOf(scope, 'getSerialPortOutput'),
-        summary: scope === 'admin' ? "Read any user's instance's serial console" : "Read an instance's serial console output",
-        description:
-          "GCE's getSerialPortOutput: the console output from byte start (default 0) to the end, and next, the start of the following read. " +
-          'The last 1 MiB is kept; asked for older bytes, the answer begins at the oldest kept one and its start says so. At or past the ' +
-          'end, contents are empty and next is the start asked. An instance whose machine is not made yet has printed nothing. ' +
-          "A backend without a console answers 409 saying so. Offsets are int64s written as decimal strings, as GCE's JSON writes them.",
-        tags: [tagOf(scope)],
-        access: scope,
-        method: 'GET',
-        params: InstanceIdParamsSchema,
-        querystring: SerialPortOutputQuerySchema,
-        success: { status: 200, description: 'The console output from start to next', schema: Type.Ref('SerialPortOutput') },
-        errors: {
-          400: 'The instance id is empty or malformed, start is negative or not an integer, port is not 1, or an unknown query parameter',
-          404: scope === 'admin' ? 'No such instance' : 'No such instance, or it belongs to another user (the two answers are the same)',
-          409: "the instance's backend has no serial console",
-          503: "the instance's backend did not give its console in time, or a dependency (the database) did not answer; retry after Retry-After seconds",
-        },
-      }),
+export const getSerialPortOutput = defineRoute(
+  {
+    path: '/:id/serialPortOutput',
+    scope: 'twins',
+    operationId: 'getSerialPortOutput',
+    summary: "Read an instance's serial console output",
+    description:
+      "GCE's getSerialPortOutput: the console output from byte start (default 0) to the end, and next, the start of the following read. " +
+      'The last 1 MiB is kept; asked for older bytes, the answer begins at the oldest kept one and its start says so. At or past the ' +
+      'end, contents are empty and next is the start asked. An instance whose machine is not made yet has printed nothing. ' +
+      "A backend without a console answers 409 saying so. Offsets are int64s written as decimal strings, as GCE's JSON writes them.",
+    tags: ['instances'],
+    method: 'GET',
+    params: InstanceIdParamsSchema,
+    querystring: SerialPortOutputQuerySchema,
+    success: { status: 200, description: 'The console output from start to next', schema: Type.Ref('SerialPortOutput') },
+    errors: {
+      400: 'The instance id is empty or malformed, start is negative or not an integer, port is not 1, or an unknown query parameter',
+      404: NOT_FOUND.user,
+      409: "the instance's backend has no serial console",
+      503: "the instance's backend did not give its console in time, or a dependency (the database) did not answer; retry after Retry-After seconds",
     },
+    admin: { summary: "Read any user's instance's serial console", errors: { 404: NOT_FOUND.admin } },
+  },
+  ({ services, scope }) =>
     async (request): Promise<SerialPortOutputView> => {
       const id = requireId(request.params.id);
       const owner = ownerFor(scope, request);
@@ -75,8 +72,7 @@ export function registerSerialPortOutput(app: GaleApp, services: ApiServices, sc
         selfLink: `${API_BASE}${prefixOf(scope)}/${encodeURIComponent(id)}/serialPortOutput`,
       };
     },
-  );
-}
+);
 
 const noConsole = (id: string): GaleError =>
   conflict(`instance ${id} has no serial console: its backend cannot give console output (capabilities.serialConsole is false)`);

@@ -9,11 +9,11 @@ import { judgeStatusWait } from '../../domain/status-wait.js';
 import type { GaleEvent, Operation } from '../../domain/store.js';
 import { whenClientLeaves } from '../events/client-gone.js';
 import { waitUntil, type WaitEnd } from '../events/waiting.js';
-import { principalOf, type ApiServices, type GaleApp } from '../services.js';
+import { principalOf, type ApiServices } from '../services.js';
 import { instanceView, operationView } from '../views.js';
 import { statusFilter } from './admin-list-instances.js';
-import { routeSchema } from './route-schema.js';
-import { operationIdOf, ownerFor, prefixOf, requireId, tagOf, type Scope } from './scope.js';
+import { defineRoute } from './route.js';
+import { NOT_FOUND, ownerFor, requireId } from './scope.js';
 
 /*
  * Waits answer when something is done instead of being polled for it: the operation wait as GCE's operations.wait
@@ -55,30 +55,27 @@ async function inWaitSlot<T>(
   }
 }
 
-export function registerWaitOperation(app: GaleApp, services: ApiServices): void {
-  app.post(
-    '/operations/:id/wait',
-    {
-      config: { access: 'user' },
-      schema: routeSchema({
-        operationId: 'waitOperation',
-        summary: 'Wait for an operation to be done',
-        description:
-          'Answers as soon as the operation is DONE or FAILED, or with it as it stands when the timeout passes (default 30 s, at most 60 s), ' +
-          "as GCE's operations.wait: call it again until it is done. No request body.",
-        tags: ['operations'],
-        access: 'user',
-        method: 'POST',
-        params: OperationIdParamsSchema,
-        querystring: OperationWaitQuerySchema,
-        success: { status: 200, description: 'The operation: DONE or FAILED, or still PENDING or RUNNING when the timeout passed', schema: Type.Ref('Operation') },
-        errors: {
-          400: 'A malformed timeout, or an unknown query parameter',
-          404: "No such operation, or it is about another user's instance (the two answers are the same)",
-          429: 'the caller has too many waits open (events.waitsPerUser)',
-        },
-      }),
+export const waitOperation = defineRoute(
+  {
+    path: '/operations/:id/wait',
+    scope: 'user',
+    operationId: 'waitOperation',
+    summary: 'Wait for an operation to be done',
+    description:
+      'Answers as soon as the operation is DONE or FAILED, or with it as it stands when the timeout passes (default 30 s, at most 60 s), ' +
+      "as GCE's operations.wait: call it again until it is done. No request body.",
+    tags: ['operations'],
+    method: 'POST',
+    params: OperationIdParamsSchema,
+    querystring: OperationWaitQuerySchema,
+    success: { status: 200, description: 'The operation: DONE or FAILED, or still PENDING or RUNNING when the timeout passed', schema: Type.Ref('Operation') },
+    errors: {
+      400: 'A malformed timeout, or an unknown query parameter',
+      404: "No such operation, or it is about another user's instance (the two answers are the same)",
+      429: 'the caller has too many waits open (events.waitsPerUser)',
     },
+  },
+  ({ services }) =>
     async (request, reply) => {
       const { user, isAdmin } = principalOf(request);
       const { id } = request.params;
@@ -104,39 +101,36 @@ export function registerWaitOperation(app: GaleApp, services: ApiServices): void
       // Timed out, the server is closing, or the client left (a half-closed one still reads): the operation as it stands.
       return operationView(end.kind === 'decided' ? end.value : latest!);
     },
-  );
-}
+);
 
 type InstanceWaitOutcome = { kind: 'reached'; record: InstanceRecord } | { kind: 'unreachable'; reason: string };
 
-export function registerWaitInstance(app: GaleApp, services: ApiServices, scope: Scope): void {
-  app.get(
-    `${prefixOf(scope)}/:id/wait`,
-    {
-      config: { access: scope },
-      schema: routeSchema({
-        operationId: operationIdOf(scope, 'waitInstance'),
-        summary: scope === 'admin' ? "Wait for any user's instance to reach a status" : 'Wait for an instance to reach a status',
-        description:
-          'Answers with the instance as soon as it has the status (at once if it has it already). 408 when the timeout passes first ' +
-          '(default 30 s, at most 60 s), with the status it has in x-instance-status; 409 at once when the status cannot come without ' +
-          'a new request (RUNNING on an instance being stopped or deleted, or after the operation that would have brought it failed).',
-        tags: [tagOf(scope)],
-        access: scope,
-        method: 'GET',
-        params: InstanceIdParamsSchema,
-        querystring: InstanceWaitQuerySchema,
-        success: { status: 200, description: 'The instance, with the status waited for', schema: Type.Ref('Instance') },
-        errors: {
-          400: 'The instance id is empty or malformed, an unknown status, a malformed timeout, or an unknown query parameter',
-          404: scope === 'admin' ? 'No such instance' : 'No such instance, or it belongs to another user (the two answers are the same)',
-          408: 'the timeout passed before the instance had the status; x-instance-status is the status it has',
-          409: 'the status cannot come without a new request: the instance is heading elsewhere, was deleted, or its operation failed',
-          429: 'the caller has too many waits open (events.waitsPerUser)',
-        },
-        errorHeaders: { 408: ['x-instance-status'] },
-      }),
+export const waitInstance = defineRoute(
+  {
+    path: '/:id/wait',
+    scope: 'twins',
+    operationId: 'waitInstance',
+    summary: 'Wait for an instance to reach a status',
+    description:
+      'Answers with the instance as soon as it has the status (at once if it has it already). 408 when the timeout passes first ' +
+      '(default 30 s, at most 60 s), with the status it has in x-instance-status; 409 at once when the status cannot come without ' +
+      'a new request (RUNNING on an instance being stopped or deleted, or after the operation that would have brought it failed).',
+    tags: ['instances'],
+    method: 'GET',
+    params: InstanceIdParamsSchema,
+    querystring: InstanceWaitQuerySchema,
+    success: { status: 200, description: 'The instance, with the status waited for', schema: Type.Ref('Instance') },
+    errors: {
+      400: 'The instance id is empty or malformed, an unknown status, a malformed timeout, or an unknown query parameter',
+      404: NOT_FOUND.user,
+      408: 'the timeout passed before the instance had the status; x-instance-status is the status it has',
+      409: 'the status cannot come without a new request: the instance is heading elsewhere, was deleted, or its operation failed',
+      429: 'the caller has too many waits open (events.waitsPerUser)',
     },
+    errorHeaders: { 408: ['x-instance-status'] },
+    admin: { summary: "Wait for any user's instance to reach a status", errors: { 404: NOT_FOUND.admin } },
+  },
+  ({ services, scope }) =>
     async (request, reply) => {
       const id = requireId(request.params.id);
       const owner = ownerFor(scope, request);
@@ -174,5 +168,4 @@ export function registerWaitInstance(app: GaleApp, services: ApiServices, scope:
       reply.header('x-instance-status', status);
       throw new GaleError('request_timeout', `instance ${id} is ${status}, not yet ${wanted}, after ${timeoutMs / 1000}s; wait again`);
     },
-  );
-}
+);

@@ -609,6 +609,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/compute/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the caller: who they are, their roles and their tier
+         * @description The caller's user (id, email, tier, roles, customer) and the limits of their tier. The roles say whether the caller is a compute admin (compute_admin), without trying an admin route.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/compute/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1253,6 +1273,51 @@ export interface components {
              * @example us-central1-a
              */
             zone: string;
+        };
+        /**
+         * @description The caller: their user, roles and customer, and the limits of their tier
+         * @example {
+         *       "id": "550e8400-e29b-41d4-a716-446655440000",
+         *       "email": "dev@example.com",
+         *       "tier": "pro",
+         *       "roles": [],
+         *       "customerId": "",
+         *       "limits": {
+         *         "requestsPerMinute": 600,
+         *         "instances": 3,
+         *         "vcpus": 8,
+         *         "diskGb": 200
+         *       }
+         *     }
+         */
+        Me: {
+            /** @description The customer (organisation) the user belongs to; empty for none */
+            customerId: string;
+            /** @description Email address, unique among users */
+            email: string;
+            /**
+             * Format: uuid
+             * @description User identifier: the userId of their instances and operations
+             */
+            id: string;
+            /** @description The tier's limits; GET /quotas says how much of each is used */
+            limits: {
+                /** @description GB of their templates' disks */
+                diskGb: number;
+                /** @description Instances */
+                instances: number;
+                /** @description Requests a minute the tier allows */
+                requestsPerMinute: number;
+                /** @description vCPUs of their machine types */
+                vcpus: number;
+            };
+            /** @description Roles; compute_admin may call the admin routes */
+            roles: string[];
+            /**
+             * @description Subscription tier: decides rate limit and quotas
+             * @example pro
+             */
+            tier: string;
         };
         /**
          * @description An accepted change and how far it has got
@@ -8457,6 +8522,147 @@ export interface operations {
                 };
             };
             /** @description The caller's rate limit is spent, or too many failed authentications came from this address, or the caller has too many waits open (events.waitsPerUser); retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are larger than the server accepts; the connection is closed */
+            431: {
+                headers: {
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error; the message says nothing more, quote the error id */
+            500: {
+                headers: {
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database, its disk) did not answer or refused the work; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description The request is malformed: a bad parameter, path or header, or (with a body) bad JSON */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The credentials are wrong, revoked or expired, or only half of a key pair was sent */
+            401: {
+                headers: {
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials were sent */
+            403: {
+                headers: {
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The method is not one this path has; Allow lists those it has */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers or body did not arrive in time; the connection is closed */
+            408: {
+                headers: {
+                    "x-error": components["headers"]["ErrorMessage"];
+                    "x-error-id": components["headers"]["ErrorId"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's rate limit is spent, or too many failed authentications came from this address; retry after Retry-After seconds */
             429: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];

@@ -38,6 +38,7 @@ export const ROUTES = {
   deleteInstance: { method: 'DELETE', path: '/api/compute/v1/instances/{id}', idempotent: true },
   getHealth: { method: 'GET', path: '/healthz', idempotent: false },
   getInstance: { method: 'GET', path: '/api/compute/v1/instances/{id}', idempotent: false },
+  getMe: { method: 'GET', path: '/api/compute/v1/me', idempotent: false },
   getMetrics: { method: 'GET', path: '/metrics', idempotent: false },
   getOpenApiDocument: { method: 'GET', path: '/api/compute/v1/openapi.json', idempotent: false },
   getOperation: { method: 'GET', path: '/api/compute/v1/operations/{id}', idempotent: false },
