@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, smallTemplateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { GoSdkComputeClient, SdkApiError, SdkDecodeError, type Exchange } from '../helpers/go-sdk-wire.js';
 import { eventually, type Credentials } from '../helpers/http.js';
 import { OpenApiValidator, type OpenApiDocument } from '../helpers/openapi-validator.js';

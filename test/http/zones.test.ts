@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import Dockerode from 'dockerode';
 import { defaultConfig } from '../../src/config/load.js';
 import { containerName } from '../../src/providers/docker/index.js';
-import { removeContainersOf, unavailable } from '../helpers/backends.js';
+import { removeContainersOf } from '../helpers/docker-leftovers.js';
+import { unavailable } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
 

@@ -15,8 +15,8 @@ import type Dockerode from 'dockerode';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Operation } from '../../src/domain/store.js';
 import { buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
-import { unavailable } from '../helpers/backends.js';
-import { startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
+import { unavailable, type Backend } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 import { PrivateDockerEngine, whyNoPrivateEngine } from '../helpers/private-docker-engine.js';
 

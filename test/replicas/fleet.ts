@@ -11,7 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
-import { postgresUrlForTests } from '../helpers/backends.js';
+import { postgresTestUrl } from '../helpers/matrix.js';
 import type { Credentials } from '../helpers/http.js';
 
 /*
@@ -26,13 +26,13 @@ export function redisUrlForTests(): string {
 }
 
 async function postgresProblem(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: postgresUrlForTests(), connectionTimeoutMillis: 3000 });
+  const client = new pg.Client({ connectionString: postgresTestUrl(), connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
     await client.query('select 1');
     return undefined;
   } catch (error) {
-    return `PostgreSQL at ${postgresUrlForTests()} is unreachable (${(error as Error).message}); set GALE_TEST_DATABASE_URL`;
+    return `PostgreSQL at ${postgresTestUrl()} is unreachable (${(error as Error).message}); set GALE_TEST_DATABASE_URL`;
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -89,13 +89,13 @@ export function freshSchema(): string {
 
 /** A connection pool whose unqualified names resolve in the schema, for looking at the store as the replicas see it. */
 export function schemaPool(schema: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: postgresUrlForTests(), max: 2, options: `-c search_path=${schema}` });
+  const pool = new pg.Pool({ connectionString: postgresTestUrl(), max: 2, options: `-c search_path=${schema}` });
   pool.on('error', () => undefined);
   return pool;
 }
 
 export async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrlForTests() });
+  const client = new pg.Client({ connectionString: postgresTestUrl() });
   await client.connect();
   try {
     await client.query(`drop schema if exists "${schema}" cascade`);
@@ -111,7 +111,7 @@ export function replicaConfig(schema: string, overrides: Partial<Config> = {}): 
     ...base,
     port: 0,
     dataDir: mkdtempSync(join(tmpdir(), 'gale-replica-')),
-    databaseUrl: postgresUrlForTests(),
+    databaseUrl: postgresTestUrl(),
     databaseSchema: schema,
     bootstrap: false,
     logLevel: (process.env.GALE_TEST_LOG_LEVEL as Config['logLevel']) ?? 'silent',

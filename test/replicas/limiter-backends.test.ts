@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { openLimiterBackend, RATE_LIMIT_TABLE, type LimiterBackend } from '../../src/api/limiter/backends.js';
 import { RateLimitedError, RequestLimiter } from '../../src/api/limiter/request-limiter.js';
 import { createLogger } from '../../src/logger.js';
-import { postgresUrlForTests } from '../helpers/backends.js';
+import { postgresTestUrl } from '../helpers/matrix.js';
 import { call, eventually } from '../helpers/http.js';
 import { describeWith, dropSchema, freshSchema, redisUrlForTests, schemaPool, startFleet, type Fleet } from './fleet.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -32,7 +32,7 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
   after(() => dropSchema(schema));
 
   test('replicas starting together on a new schema all make or find the table, and share one count', async () => {
-    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const config = { redisUrl: '', databaseUrl: postgresTestUrl(), databaseSchema: schema };
     const backends = await Promise.all(Array.from({ length: 6 }, () => openLimiterBackend(config, { logger: createLogger('silent') })));
     try {
       assert.deepEqual(new Set(backends.map((backend) => backend.name)), new Set(['postgres']));
@@ -47,7 +47,7 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
   test('while the table cannot be used, requests are counted in memory and logged; then shared again', async () => {
     const { logger, lines } = capturedLogger();
     let fallbacks = 0;
-    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const config = { redisUrl: '', databaseUrl: postgresTestUrl(), databaseSchema: schema };
     const backend = await openLimiterBackend(config, { logger, onFallback: () => (fallbacks += 1) });
     const pool = schemaPool(schema);
     try {
