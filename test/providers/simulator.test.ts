@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
 import type { MachineSpec } from '../../src/domain/provider.js';
 import { createProvider, KNOWN_PROVIDERS } from '../../src/providers/registry.js';
 import { createSimulatorProvider, externalIpFor, internalIpFor } from '../../src/providers/simulator/index.js';
+import { providerContexts } from '../helpers/provider-contexts.js';
 import { manualClock, openTempStore, waitFor, type TempStore } from './temp-store.js';
 
 let counter = 0;
@@ -201,16 +201,9 @@ describe('simulator provider', () => {
 
 describe('provider registry', () => {
   it('makes the simulator and names the known providers for anything else', async () => {
-    const temp = await openTempStore();
+    const contexts = providerContexts(tmpdir());
     try {
-      const context = {
-        store: temp.store,
-        clock: systemClock,
-        logger: pino({ level: 'silent' }),
-        installationId: 'test-installation',
-        stopGraceMs: 1000,
-        dataDir: tmpdir(),
-      };
+      const context = await contexts.contextFor('test-installation');
       const provider = await createProvider('simulator', { delayMs: 0 }, context);
       assert.equal(provider.name, 'simulator');
       await provider.probe();
@@ -219,7 +212,7 @@ describe('provider registry', () => {
       await assert.rejects(createProvider('toString', {}, context), /unknown provider/);
       await provider.close();
     } finally {
-      await temp.close();
+      await contexts.close();
     }
   });
 });

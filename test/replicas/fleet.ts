@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createApiKey, createToken, createUser } from '../../src/admin/accounts.js';
@@ -11,7 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
-import { postgresTestUrl } from '../helpers/matrix.js';
+import { postgresProblem, postgresTestUrl, skipOrFail } from '../helpers/matrix.js';
 import type { Credentials } from '../helpers/http.js';
 
 /*
@@ -23,19 +23,6 @@ export type Service = 'postgres' | 'redis';
 
 export function redisUrlForTests(): string {
   return process.env.GALE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-}
-
-async function postgresProblem(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: postgresTestUrl(), connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (error) {
-    return `PostgreSQL at ${postgresTestUrl()} is unreachable (${(error as Error).message}); set GALE_TEST_DATABASE_URL`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 async function redisProblem(): Promise<string | undefined> {
@@ -70,17 +57,13 @@ export async function missing(services: Service[]): Promise<string | undefined> 
 }
 
 /**
- * describe() when the services are there; otherwise a skip with the reason, except with CI=true, where a missing
- * service is a failing test: a suite that silently tested nothing must not pass.
+ * describe() when the services are there; otherwise a skip with the reason, and with CI=true a failing test as well
+ * (../helpers/matrix.ts decides): a suite that silently tested nothing must not pass.
  */
 export async function describeWith(services: Service[], name: string, define: () => void): Promise<void> {
-  const reason = await missing(services);
+  const reason = skipOrFail(`${name}: ${services.join(' and ')}`, await missing(services));
   if (reason === undefined) describe(name, define);
-  else if (process.env.CI === 'true') {
-    test(`${name}: ${services.join(' and ')} reachable (CI=true)`, () => {
-      throw new Error(`CI=true and a service this suite needs is missing: ${reason}`);
-    });
-  } else describe(name, { skip: `skipped: ${reason}` }, () => {});
+  else describe(name, { skip: `skipped: ${reason}` }, () => {});
 }
 
 export function freshSchema(): string {
