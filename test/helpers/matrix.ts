@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import type { ProviderDescriptor } from '../../src/providers/descriptor.js';
-import { KNOWN_PROVIDERS, PROVIDERS, providerDescriptor } from '../../src/providers/registry.js';
+import { KNOWN_PROVIDERS, providerDescriptor } from '../../src/providers/registry.js';
 
 /*
  * The test matrix, in one place: which stores and providers a run covers (STORES, PROVIDERS), whether each is usable
@@ -34,28 +34,29 @@ const KNOWN_STORES: readonly StoreName[] = ['sqlite', 'postgres'];
 /** The providers the HTTP suite runs over when PROVIDERS is not set: the VM suites are files of their own. */
 const HTTP_SUITE_PROVIDERS: readonly string[] = ['simulator', 'docker'];
 
-function listFromEnv(variable: string, fallback: readonly string[], known: readonly string[]): string[] {
+/** A comma list from the environment (STORES, PROVIDERS), else `fallback`; a name not in `known` is an error. */
+function listFromEnv(variable: string, what: string, fallback: readonly string[], known: readonly string[]): string[] {
   const value = process.env[variable];
   const names = value === undefined ? [...fallback] : value.split(',').map((name) => name.trim()).filter(Boolean);
   for (const name of names) {
-    if (!known.includes(name)) throw new Error(`${variable} names an unknown ${variable.toLowerCase().slice(0, -1)} "${name}" (known: ${known.join(', ')})`);
+    if (!known.includes(name)) throw new Error(`${variable} names an unknown ${what} "${name}" (known: ${known.join(', ')})`);
   }
   return names;
 }
 
 /** The stores under test: STORES (comma list), default every store. */
 export function storeNames(): StoreName[] {
-  return listFromEnv('STORES', KNOWN_STORES, KNOWN_STORES) as StoreName[];
+  return listFromEnv('STORES', 'store', KNOWN_STORES, KNOWN_STORES) as StoreName[];
 }
 
 /** The registered providers under test: PROVIDERS (comma list), else `fallback` (the HTTP suite's: simulator, docker). */
 export function providersUnderTest(fallback: readonly string[] = HTTP_SUITE_PROVIDERS): ProviderDescriptor[] {
-  return listFromEnv('PROVIDERS', fallback, KNOWN_PROVIDERS).map(descriptorOf);
+  return listFromEnv('PROVIDERS', 'provider', fallback, KNOWN_PROVIDERS).map(descriptorOf);
 }
 
 /** Every registered provider, unless PROVIDERS narrows the run: what the provider contract covers. */
 export function everyProviderUnderTest(): ProviderDescriptor[] {
-  return providersUnderTest(PROVIDERS.map((descriptor) => descriptor.name));
+  return providersUnderTest(KNOWN_PROVIDERS);
 }
 
 export interface Backend {
