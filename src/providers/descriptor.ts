@@ -20,8 +20,8 @@ export interface ProviderContext {
 type Env = Record<string, string | undefined>;
 
 /**
- * What it takes to make machines on a backend on this host with no operator at hand: the provider contract suite and the
- * HTTP suite run every registered provider from this, and an operator can read it as "what a smoke test would use".
+ * What it takes to make machines on a backend on this host with no operator at hand: the provider contract suite runs
+ * every registered provider from this, and the HTTP suite takes its templates from it.
  */
 export interface ProviderTesting<S extends TObject> {
   /**
