@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call } from '../helpers/http.js';
-import { cliBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 import { CliHome, type Run } from './run.js';
 
 /* `gale admin` with no store named: through a server's admin routes, as the compute admin a profile logs in as. */
@@ -14,7 +14,7 @@ const json = (run: Run): Json => {
   return JSON.parse(run.stdout) as Json;
 };
 
-for (const { backend, name, skip } of await cliBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`gale admin over the API (${name})`, { skip }, () => {
     let gale: TestGale;
     let home: CliHome;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Instance } from '../../src/client/index.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
-import { cliBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 import { CliHome, scriptAvailable } from './run.js';
 
 /*
@@ -15,7 +15,7 @@ import { CliHome, scriptAvailable } from './run.js';
 const TEMPLATE = 'debian-12-micro';
 const hasScript = await scriptAvailable();
 
-for (const { backend, name, skip } of await cliBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`gale exit codes over ${name}`, { skip }, () => {
     let gale: TestGale;
     let slow: TestGale;

@@ -4,14 +4,14 @@ import type { Instance } from '../../src/client/index.js';
 import { call } from '../helpers/http.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
-import { cliBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 import { CliHome } from './run.js';
 
 /* The life of instances through `gale instances …`, as a user at a shell (no terminal) lives it. */
 
 const TEMPLATE = 'debian-12-micro';
 
-for (const { backend, name, skip } of await cliBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`gale instances over ${name}`, { skip }, () => {
     let gale: TestGale;
     let user: Credentials;

@@ -4,14 +4,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
-import { cliBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 import { CliHome, scriptAvailable } from './run.js';
 
 /* `gale login`, profiles and the environment that overrides them. */
 
 const hasScript = await scriptAvailable();
 
-for (const { backend, name, skip } of await cliBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`gale login over ${name}`, { skip }, () => {
     let gale: TestGale;
     let user: Credentials;

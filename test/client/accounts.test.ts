@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Gale, GaleApiError } from '../../src/client/index.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
-import { clientBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 
 /*
  * gale.admin.users: a compute admin makes a user and gives them a token and a key pair through the client, the user
  * works with each, the lists are walked page by page, and a revoked credential is refused.
  */
 
-for (const { backend, name, skip } of await clientBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`users and credentials through the client over ${name}`, { skip }, () => {
     let gale: TestGale;
     let admin: Gale;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Gale, GaleApiError, type GaleEvent, type StreamMessage } from '../../src/client/index.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
-import { clientBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 import { MisbehavingProxy } from './proxy.js';
 
 /*
@@ -28,7 +28,7 @@ async function readUntil(stream: AsyncIterable<StreamMessage>, last: (message: S
 
 const isDeletion = (id: string) => (message: StreamMessage) => message.type === 'instance.deleted' && (message as GaleEvent).instanceId === id;
 
-for (const { backend, name, skip } of await clientBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`the events iterator over ${name}`, { skip }, () => {
     let gale: TestGale;
     let proxy: MisbehavingProxy;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { clientSources, documentAt } from '../../scripts/generate-client-types.js';
+import { LOCAL_BACKEND } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 
 /*
@@ -12,7 +13,7 @@ import { startTestGale, type TestGale } from '../helpers/gale.js';
 describe('the generated client files', () => {
   let gale: TestGale;
   before(async () => {
-    gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    gale = await startTestGale(LOCAL_BACKEND);
   });
   after(async () => gale?.close());
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Gale, GaleApiError, StatusUnreachableError, type Instance } from '../../src/client/index.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
-import { clientBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 
 /*
  * The client against a real Gale (the simulator) over every store: an instance's whole life through it, the waits
@@ -14,7 +14,7 @@ import { clientBackends } from './matrix.js';
 const TEMPLATE = 'debian-12-micro';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-for (const { backend, name, skip } of await clientBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`the client over ${name}`, { skip }, () => {
     let gale: TestGale;
     let alice: Credentials;

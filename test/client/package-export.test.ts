@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { LOCAL_BACKEND } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { run } from '../helpers/tools.js';
 
@@ -43,7 +44,7 @@ describe('the gale/client package export', () => {
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', dependencies: { gale: 'file:../gale' } }));
     symlinkSync(pkg, join(consumer, 'node_modules', 'gale'), 'dir');
 
-    gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    gale = await startTestGale(LOCAL_BACKEND);
     token = (await gale.user('pro')).token;
   });
   after(async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Gale, GaleApiError, GaleConnectionError, WaitTimeoutError, type RetryNotice } from '../../src/client/index.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
-import { clientBackends } from './matrix.js';
+import { simulatorOverEveryStore } from '../helpers/matrix.js';
 import { MisbehavingProxy, type SeenRequest } from './proxy.js';
 
 /*
@@ -19,7 +19,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const envelope = (code: string, message: string) => JSON.stringify({ error: { message, type: 'WARNING', code, error_id: '00000000-0000-4000-8000-000000000001' } });
 const is = (method: string, path: string) => (r: SeenRequest) => r.method === method && r.url.split('?')[0] === `${V1}${path}`;
 
-for (const { backend, name, skip } of await clientBackends()) {
+for (const { backend, name, skip } of await simulatorOverEveryStore()) {
   describe(`retries and idempotency over ${name}`, { skip }, () => {
     let gale: TestGale;
     let proxy: MisbehavingProxy;

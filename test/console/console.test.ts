@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { Gale } from '../../src/client/index.js';
+import { LOCAL_BACKEND } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import type { Credentials } from '../helpers/http.js';
 import { axeViolations, browserUnavailable, describeViolations, ensureConsoleBuilt, launchChromium, screenshot } from './support.js';
@@ -25,7 +26,7 @@ describe('web console in Chromium', { skip }, () => {
 
   before(async () => {
     ensureConsoleBuilt();
-    gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    gale = await startTestGale(LOCAL_BACKEND);
     browser = await launchChromium();
   });
 

@@ -7,6 +7,7 @@ import Fastify from 'fastify';
 import { API_BASE } from '../../src/contracts/api.js';
 import { CONSOLE_CSP, registerConsole } from '../../src/api/routes/console.js';
 import type { GaleApp } from '../../src/api/services.js';
+import { LOCAL_BACKEND } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { ensureConsoleBuilt } from './support.js';
 
@@ -17,7 +18,7 @@ describe('console serving', () => {
 
   before(async () => {
     ensureConsoleBuilt();
-    gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    gale = await startTestGale(LOCAL_BACKEND);
   });
   after(async () => gale?.close());
 

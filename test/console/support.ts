@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CONSOLE_DIST } from '../../src/api/routes/console.js';
+import { IN_CI, skipOrFail } from '../helpers/matrix.js';
 
 /*
  * What the console's browser tests share: the build (made here when missing, except in CI, where the build step must
@@ -23,18 +24,16 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Builds console/dist unless it is there; in CI its absence is a failure of the build step, said as such. */
 export function ensureConsoleBuilt(): void {
   if (existsSync(join(CONSOLE_DIST, 'index.html'))) return;
-  if (process.env.CI === 'true') {
+  if (IN_CI) {
     throw new Error(`CI=true and the console is not built (${CONSOLE_DIST} has no index.html): run \`npm run build\` before the tests`);
   }
   execFileSync('npm', ['run', 'build:console'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-/** Why the browser tests cannot run here, or undefined; in CI a missing Chromium fails instead of skipping. */
+/** Why the browser tests cannot run here, or undefined; in CI a missing Chromium fails as well. Call it where tests are declared. */
 export function browserUnavailable(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
-  const reason = `no Chromium at ${CHROMIUM}: run scripts/install-chromium.sh`;
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
-  return reason;
+  return skipOrFail('Chromium', `no Chromium at ${CHROMIUM}: run scripts/install-chromium.sh`);
 }
 
 export function launchChromium(): Promise<Browser> {

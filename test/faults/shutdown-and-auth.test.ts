@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { unavailable } from '../helpers/backends.js';
+import { unavailable } from '../helpers/matrix.js';
 import { eventually } from '../helpers/http.js';
 import { assertAllAlive, startFaultFleet, type FaultFleet } from './fleet.js';
 import { PrivatePostgres, privatePostgresProblem } from './private-postgres.js';

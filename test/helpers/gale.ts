@@ -9,31 +9,8 @@ import { systemClock } from '../../src/domain/clock.js';
 import { startServer, type GaleServer } from '../../src/main.js';
 import { createLogger } from '../../src/logger.js';
 import type { Credentials } from './http.js';
-import { postgresUrlForTests, removeContainersOf, requireBackend } from './backends.js';
-
-export interface Backend {
-  store: 'sqlite' | 'postgres';
-  provider: string;
-}
-
-/** The matrix the integration suite runs over: STORES x PROVIDERS (defaults: every store and provider). */
-export function backends(): Backend[] {
-  const stores = (process.env.STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()).filter(Boolean) as Backend['store'][];
-  const providers = (process.env.PROVIDERS ?? 'simulator,docker').split(',').map((s) => s.trim()).filter(Boolean);
-  return stores.flatMap((store) => providers.map((provider) => ({ store, provider })));
-}
-
-export const backendName = (b: Backend): string => `${b.store}+${b.provider}`;
-
-/** Template each provider can really run here (Docker has no registry in CI: use the locally built image). */
-export function templateFor(backend: Backend): string {
-  return backend.provider === 'docker' ? 'busybox-micro' : 'ubuntu-22-standard';
-}
-
-/** A template on a 2-vCPU e2-micro with a 10 GB disk: a pro user fits 3 of them by the instance quota alone. */
-export function smallTemplateFor(backend: Backend): string {
-  return backend.provider === 'docker' ? 'busybox-micro' : 'debian-12-micro';
-}
+import { removeContainersOf } from './docker-leftovers.js';
+import { postgresTestUrl, requireBackend, type Backend } from './matrix.js';
 
 export interface TestGale {
   url: string;
@@ -53,7 +30,7 @@ export async function startTestGale(backend: Backend, overrides: Partial<Config>
     ...base,
     port: 0,
     dataDir,
-    databaseUrl: backend.store === 'postgres' ? postgresUrlForTests() : '',
+    databaseUrl: backend.store === 'postgres' ? postgresTestUrl() : '',
     databaseSchema: backend.store === 'postgres' ? schema : '',
     provider: backend.provider,
     bootstrap: false,

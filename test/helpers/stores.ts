@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import pg from 'pg';
 import type { Clock } from '../../src/domain/clock.js';
 import type { Store } from '../../src/domain/store.js';
 import { openPostgresStore, openSqliteStore } from '../../src/store/index.js';
+import { postgresProblem, postgresTestUrl, skipOrFail, storeNames, type StoreName } from './matrix.js';
+
+export { postgresTestUrl, storeNames, type StoreName };
 
 /*
  * The stores a test runs over, chosen by STORES (comma list, default "sqlite,postgres").
@@ -22,10 +25,8 @@ import { openPostgresStore, openSqliteStore } from '../../src/store/index.js';
  * SQLite: a new temporary data directory per open(). PostgreSQL: GALE_TEST_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test), a new random schema per open(), dropped by cleanup().
  * A store that cannot be reached is skipped with its reason, except when CI=true: then a failing test
- * says so, because a suite that silently tested nothing must not pass.
+ * says so (./matrix.ts decides), because a suite that silently tested nothing must not pass.
  */
-
-export type StoreName = 'sqlite' | 'postgres';
 
 export interface TestStore extends Store {
   /** Another Store object on the same database, as a second process or replica would open it. */
@@ -43,18 +44,6 @@ export interface StoreFactory {
   open(options?: { clock?: Clock }): Promise<TestStore>;
 }
 
-export function postgresTestUrl(): string {
-  return process.env.GALE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-}
-
-export function storeNames(): StoreName[] {
-  const names = (process.env.STORES ?? 'sqlite,postgres').split(',').map((name) => name.trim()).filter(Boolean);
-  for (const name of names) {
-    if (name !== 'sqlite' && name !== 'postgres') throw new Error(`STORES names an unknown store "${name}" (known: sqlite, postgres)`);
-  }
-  return names as StoreName[];
-}
-
 export function storeFactories(): StoreFactory[] {
   return storeNames().map((name) => (name === 'sqlite' ? sqliteFactory : postgresFactory));
 }
@@ -62,16 +51,9 @@ export function storeFactories(): StoreFactory[] {
 /** Declares one describe() per store under test, or the skip / failure that stands in for an unreachable one. */
 export async function forEachStore(define: (factory: StoreFactory) => void): Promise<void> {
   for (const factory of storeFactories()) {
-    const reason = await factory.unavailable();
-    if (reason === undefined) {
-      describe(factory.name, () => define(factory));
-    } else if (process.env.CI === 'true') {
-      test(`${factory.name} store is reachable (CI=true)`, () => {
-        throw new Error(`CI=true and the ${factory.name} store cannot be tested: ${reason}`);
-      });
-    } else {
-      describe(factory.name, { skip: `${factory.name} store skipped: ${reason}` }, () => {});
-    }
+    const reason = skipOrFail(`the ${factory.name} store`, await factory.unavailable());
+    if (reason === undefined) describe(factory.name, () => define(factory));
+    else describe(factory.name, { skip: `${factory.name} store skipped: ${reason}` }, () => {});
   }
 }
 
@@ -105,25 +87,9 @@ const sqliteFactory: StoreFactory = {
   },
 };
 
-let postgresProbe: Promise<string | undefined> | undefined;
-
 const postgresFactory: StoreFactory = {
   name: 'postgres',
-  unavailable() {
-    postgresProbe ??= (async () => {
-      const client = new pg.Client({ connectionString: postgresTestUrl(), connectionTimeoutMillis: 3000 });
-      try {
-        await client.connect();
-        await client.query('select 1');
-        return undefined;
-      } catch (error) {
-        return `PostgreSQL at ${postgresTestUrl()} is unreachable (${error instanceof Error ? error.message : String(error)}); set GALE_TEST_DATABASE_URL or STORES=sqlite`;
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    })();
-    return postgresProbe;
-  },
+  unavailable: postgresProblem,
   async open(options = {}) {
     const schema = `gale_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
     const open = () => openPostgresStore({ url: postgresTestUrl(), schema, clock: options.clock, poolSize: 5 });

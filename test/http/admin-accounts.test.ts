@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
+import { backendName, LOCAL_BACKEND, simulatorOverEveryStore, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 
 /*
@@ -39,14 +39,7 @@ interface Token extends Key {
 }
 
 const email = (what: string) => `${what}-${randomUUID().slice(0, 8)}@example.com`;
-const STORES: Backend[] = (process.env.STORES ?? 'sqlite,postgres')
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s): s is Backend['store'] => s === 'sqlite' || s === 'postgres')
-  .map((store) => ({ store, provider: 'simulator' }));
-
-for (const backend of STORES) {
-  const skip = await unavailable(backend);
+for (const { backend, skip } of await simulatorOverEveryStore()) {
   describe(`account routes over ${backendName(backend)}`, { skip }, () => {
     let gale: TestGale;
     let admin: Credentials;
@@ -307,11 +300,11 @@ for (const backend of STORES) {
   });
 }
 
-describe('revocation over HTTP with the credential cache on', { skip: await unavailable({ store: 'sqlite', provider: 'simulator' }) }, () => {
+describe('revocation over HTTP with the credential cache on', { skip: await unavailable(LOCAL_BACKEND) }, () => {
   const cacheMs = 1_000;
   let gale: TestGale;
   before(async () => {
-    gale = await startTestGale({ store: 'sqlite', provider: 'simulator' }, { credentialCacheMs: cacheMs });
+    gale = await startTestGale(LOCAL_BACKEND, { credentialCacheMs: cacheMs });
   });
   after(async () => gale?.close());
 

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError, call, eventually, type Credentials } from '../helpers/http.js';
-import { backendName, backends, smallTemplateFor, startTestGale, templateFor, type TestGale } from '../helpers/gale.js';
-import { unavailable } from '../helpers/backends.js';
+import { backendName, backends, smallTemplateFor, templateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 
 interface Instance {
   id: string;

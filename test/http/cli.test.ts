@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { assertError, call } from '../helpers/http.js';
-import { unavailable } from '../helpers/backends.js';
+import { LOCAL_BACKEND, unavailable } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 
 /* `gale admin …` run as a separate process on the data directory of a server that is running. */
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 let gale: TestGale;
 
 before(async () => {
-  gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+  gale = await startTestGale(LOCAL_BACKEND);
 });
 after(async () => gale?.close());
 

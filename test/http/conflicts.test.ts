@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
 import { assertError, call } from '../helpers/http.js';
+import { LOCAL_BACKEND } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 
 // API rules, independent of the backend: a simulator slow enough that the instance stays PROVISIONING.
 let gale: TestGale;
 before(async () => {
-  gale = await startTestGale({ store: 'sqlite', provider: 'simulator' }, { providers: { simulator: { delayMs: 600_000 } } });
+  gale = await startTestGale(LOCAL_BACKEND, { providers: { simulator: { delayMs: 600_000 } } });
 });
 after(async () => gale?.close());
 

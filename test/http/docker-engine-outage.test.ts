@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
-import { unavailable } from '../helpers/backends.js';
-import { startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
+import { unavailable, type Backend } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
 
 interface Instance {

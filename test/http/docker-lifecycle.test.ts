@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Dockerode from 'dockerode';
 import { buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
-import { unavailable } from '../helpers/backends.js';
-import { startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
+import { unavailable, type Backend } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 
 interface Instance {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import Dockerode from 'dockerode';
 import { defaultConfig } from '../../src/config/load.js';
 import { BUSYBOX_IMAGE_TAG, buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
-import { unavailable } from '../helpers/backends.js';
-import { startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
+import { unavailable, type Backend } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
 
 interface Instance {

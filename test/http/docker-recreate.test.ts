@@ -6,7 +6,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict';
 import Dockerode from 'dockerode';
 import { buildBusyboxImage, containerName } from '../../src/providers/docker/index.js';
-import { unavailable } from '../helpers/backends.js';
+import { unavailable } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
 import { openHarness, type Harness } from '../reconciler/harness.js';

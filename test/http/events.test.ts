@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { InstanceView as Instance } from '../../src/contracts/instance.js';
 import { after, before, describe, test } from 'node:test';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, simulatorOverEveryStore } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, callUnchecked, type Credentials } from '../helpers/http.js';
 import { EventStreamClient, type StreamEvent } from '../helpers/sse.js';
 
@@ -19,9 +19,7 @@ const TEMPLATE = 'debian-12-micro';
 
 const ids = (events: StreamEvent[]) => events.map((e) => Number(e.id));
 
-for (const store of ['sqlite', 'postgres'] as const) {
-  const backend = { store, provider: 'simulator' };
-  const skip = await unavailable(backend);
+for (const { backend, skip } of await simulatorOverEveryStore()) {
   describe(`the event stream over ${backendName(backend)}`, { skip }, () => {
     let gale: TestGale;
     let alice: Credentials;

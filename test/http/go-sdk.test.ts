@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, LOCAL_BACKEND, smallTemplateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { GoSdkComputeClient, SdkApiError, SdkDecodeError, type Exchange } from '../helpers/go-sdk-wire.js';
 import { eventually, type Credentials } from '../helpers/http.js';
 import { OpenApiValidator, type OpenApiDocument } from '../helpers/openapi-validator.js';
@@ -185,17 +185,16 @@ for (const backend of backends()) {
 }
 
 describe('compat.emptyAccepted: the spec\'s literal empty 202', () => {
-  const backend = { store: 'sqlite', provider: 'simulator' } as const;
   let gale: TestGale;
   before(async () => {
-    gale = await startTestGale(backend, { compat: { emptyAccepted: true } });
+    gale = await startTestGale(LOCAL_BACKEND, { compat: { emptyAccepted: true } });
   });
   after(async () => gale?.close());
 
   test('answers 202 with no body and still the Location; the Go SDK then fails to decode it, which is why it is off by default', async () => {
     const alice = await gale.user('pro');
     const sdk = new GoSdkComputeClient(`${gale.url}${V1}`, keyPairOf(alice));
-    const made = (await sdk.createInstance(smallTemplateFor(backend))) as SdkInstance;
+    const made = (await sdk.createInstance(smallTemplateFor(LOCAL_BACKEND))) as SdkInstance;
     await eventually('RUNNING', async () => ((await sdk.getInstance(made.id)) as SdkInstance).status, (s) => s === 'RUNNING');
     await assert.rejects(sdk.power(made.id, 'stop'), (error: unknown) => error instanceof SdkDecodeError && /unexpected end of JSON input/.test(error.message));
     const answer = sdk.exchanges.at(-1)!.answer;

@@ -12,8 +12,8 @@ import { systemClock } from '../../src/domain/clock.js';
 import { hashCredential } from '../../src/domain/credentials.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
-import { unavailable } from '../helpers/backends.js';
-import { backends, type Backend, startTestGale, type TestGale } from '../helpers/gale.js';
+import { LOCAL_BACKEND, simulatorOverEveryStore } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually } from '../helpers/http.js';
 import { missingTool, run } from '../helpers/tools.js';
 
@@ -25,10 +25,7 @@ const V1 = '/api/compute/v1';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // The probes and metrics read the store: run them over every store under test, with the simulator.
-const stores = [...new Set(backends().map((backend) => backend.store))].map((store): Backend => ({ store, provider: 'simulator' }));
-
-for (const backend of stores) {
-  const skip = await unavailable(backend);
+for (const { backend, skip } of await simulatorOverEveryStore()) {
   describe(`operability over ${backend.store}`, { skip }, () => {
     let gale: TestGale;
     before(async () => {
@@ -112,7 +109,7 @@ describe('readiness with a provider that cannot be reached', () => {
   before(async () => {
     // The registry reports an unusable provider instead of failing the start: the replica runs, but is not ready.
     gale = await startTestGale(
-      { store: 'sqlite', provider: 'simulator' },
+      LOCAL_BACKEND,
       { provider: 'docker', providers: { docker: { endpoints: { '*': '/nonexistent.sock' } } } },
     );
   });
@@ -207,7 +204,7 @@ describe('request ids and logs', () => {
 
 describe('shutdown', () => {
   test('a request that arrives on an open connection while the server closes is served, with Connection: close', async () => {
-    const gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    const gale = await startTestGale(LOCAL_BACKEND);
     const user = await gale.user('pro');
     const port = Number(new URL(gale.url).port);
     const auth = Object.entries(user.bearer).map(([name, value]) => `${name}: ${value}\r\n`).join('');
@@ -239,7 +236,7 @@ describe('shutdown', () => {
 
 describe('shutdown and connections that carry no request', () => {
   test('a connection opened and never used is closed at once; one whose request has begun arriving is answered first', async () => {
-    const gale = await startTestGale({ store: 'sqlite', provider: 'simulator' });
+    const gale = await startTestGale(LOCAL_BACKEND);
     const port = Number(new URL(gale.url).port);
     const serverSide = new Map<number, Socket>();
     gale.server.app.server.on('connection', (socket: Socket) => serverSide.set(socket.remotePort!, socket));

@@ -3,8 +3,8 @@ import { connect } from 'node:net';
 import type { InstanceView as Instance } from '../../src/contracts/instance.js';
 import type { OperationView as Operation } from '../../src/contracts/operation.js';
 import { after, before, describe, test } from 'node:test';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, simulatorOverEveryStore, smallTemplateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, type Answer, type Credentials } from '../helpers/http.js';
 
 /*
@@ -201,9 +201,7 @@ for (const backend of backends()) {
  * The same waits on a simulator whose every transition takes five seconds: what a wait does while the thing it waits
  * for is still to come, without racing the backend.
  */
-for (const store of ['sqlite', 'postgres'] as const) {
-  const backend = { store, provider: 'simulator' };
-  const skip = await unavailable(backend);
+for (const { backend, skip } of await simulatorOverEveryStore()) {
   describe(`waits on slow transitions over ${backendName(backend)}`, { skip }, () => {
     let gale: TestGale;
     let alice: Credentials;

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { defaultConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { BOOT_BANNER, buildVmBaseImage, createQemuProvider, instanceFiles, POWER_BUTTON_LINE, QEMU_DEFAULTS } from '../../src/providers/qemu/index.js';
-import { unavailable } from '../helpers/backends.js';
+import { unavailable } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
 import { tapName } from '../../src/providers/qemu/bridge-host.js';

@@ -9,8 +9,8 @@ import type { SimulatedMachine } from '../../src/providers/simulator/index.js';
 import { ByteTail, consoleWindow, incompleteTail } from '../../src/providers/docker/console.js';
 import { buildBusyboxImage } from '../../src/providers/docker/index.js';
 import { bootText, consoleOutput, CONSOLE_KEPT_BYTES, powerOffText } from '../../src/providers/simulator/serial-console.js';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, smallTemplateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually, type Credentials } from '../helpers/http.js';
 
 /*

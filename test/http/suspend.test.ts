@@ -3,8 +3,8 @@ import Docker from 'dockerode';
 import { after, before, describe, test } from 'node:test';
 import { containerName } from '../../src/providers/docker/observe.js';
 import type { SimulatorProvider } from '../../src/providers/simulator/index.js';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, smallTemplateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually, type Credentials } from '../helpers/http.js';
 import { machinesIn } from '../helpers/simulated-machines.js';
 

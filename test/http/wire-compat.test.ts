@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { unavailable } from '../helpers/backends.js';
-import { backends, smallTemplateFor, startTestGale, type Backend, type TestGale } from '../helpers/gale.js';
+import { simulatorOverEveryStore, smallTemplateFor } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 
 /*
@@ -33,10 +33,7 @@ interface Operation {
   error?: { message: string };
 }
 
-const stores = [...new Set(backends().map((b) => b.store))].map((store): Backend => ({ store, provider: 'simulator' }));
-
-for (const backend of stores) {
-  const skip = await unavailable(backend);
+for (const { backend, skip } of await simulatorOverEveryStore()) {
   describe(`client compatibility on the wire over ${backend.store}`, { skip }, () => {
     let gale: TestGale;
     let alice: Credentials;

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import Dockerode from 'dockerode';
 import { defaultConfig } from '../../src/config/load.js';
 import { containerName } from '../../src/providers/docker/index.js';
-import { removeContainersOf, unavailable } from '../helpers/backends.js';
+import { removeContainersOf } from '../helpers/docker-leftovers.js';
+import { LOCAL_BACKEND, unavailable } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { call, eventually, type Credentials } from '../helpers/http.js';
 
@@ -28,7 +29,7 @@ describe('zones served by different providers', { skip, timeout: 600_000 }, () =
   let alice: Credentials;
   before(async () => {
     const catalog = { ...defaultConfig().catalog, zoneProviders: { [DOCKER_ZONE]: 'docker' } };
-    gale = await startTestGale({ store: 'sqlite', provider: 'simulator' }, { catalog });
+    gale = await startTestGale(LOCAL_BACKEND, { catalog });
     installation = await gale.server.store.installationId();
     alice = await gale.user('pro');
   });

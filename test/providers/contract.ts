@@ -1,5 +1,5 @@
 // The behaviour every Provider (src/domain/provider.ts) owes the reconciler and the resync, run against a real backend.
-// A provider's test file calls providerContract once; see contract-simulator.test.ts and contract-docker.test.ts.
+// contract.test.ts calls providerContract for every registered provider, from its descriptor.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

@@ -9,17 +9,12 @@ import { PermanentProviderError, type MachineSpec } from '../../src/domain/provi
 import { BUSYBOX_IMAGE_TAG, buildBusyboxImage, createDockerProvider, LABELS, parseEndpoint } from '../../src/providers/docker/index.js';
 import type { DockerProvider } from '../../src/providers/docker/index.js';
 import { instanceSpec } from '../../src/domain/instance-spec.js';
+import { providerProblem, skipOrFail } from '../helpers/matrix.js';
 
 const ENDPOINT = process.env.GALE_DOCKER_HOST ?? '/var/run/docker.sock';
 const STUBBORN_TAG = 'gale/busybox-ignores-term:test';
 const docker = new Dockerode(parseEndpoint(ENDPOINT));
-const problem = await docker.ping().then(
-  () => undefined,
-  (error: Error) => `no Docker engine at ${ENDPOINT} (${error.message}); run scripts/install-docker.sh`,
-);
-if (problem && process.env.CI === 'true') {
-  test('the Docker engine is reachable (required when CI=true)', () => assert.fail(problem));
-}
+const problem = skipOrFail('the Docker engine', await providerProblem('docker'));
 
 const run = randomUUID().slice(0, 8);
 const installationId = `test-${run}`;

@@ -30,13 +30,11 @@ import {
 } from '../../src/providers/qemu/index.js';
 import { boundConsole, CONSOLE_KEEP_BYTES, readConsole } from '../../src/providers/qemu/console-log.js';
 import { guestMemoryMb } from '../../src/providers/qemu/qemu-args.js';
-import { commandLine, count, qemuProblem, waitFor } from '../helpers/qemu-vms.js';
+import { IN_CI, providerProblem, skipOrFail } from '../helpers/matrix.js';
+import { commandLine, count, waitFor } from '../helpers/qemu-vms.js';
 import { instanceSpec } from '../../src/domain/instance-spec.js';
 
-const problem = qemuProblem();
-if (problem && process.env.CI === 'true') {
-  test('QEMU and the VM image tools are installed (required when CI=true)', () => assert.fail(problem));
-}
+const problem = skipOrFail('QEMU and the VM image tools', await providerProblem('qemu'));
 
 const run = randomUUID().slice(0, 8);
 const installationId = `test-${run}`;
@@ -135,7 +133,7 @@ describe('qemu provider parts', () => {
       const after = await stat(path);
       if (!(await boundConsole(path))) {
         // No fallocate, or a file system without holes: the file is left whole (reads stay bounded, as checked above).
-        assert.notEqual(process.env.CI, 'true', 'CI=true: the console file must be bounded on disk (util-linux fallocate)');
+        assert.equal(IN_CI, false, 'CI=true: the console file must be bounded on disk (util-linux fallocate)');
         assert.equal((await stat(path)).blocks, after.blocks, 'nothing cut without a hole to punch');
         return;
       }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
 import type { MachineSpec } from '../../src/domain/provider.js';
 import { createProvider, KNOWN_PROVIDERS } from '../../src/providers/registry.js';
 import type { JsonValue } from '../../src/domain/provider-state.js';
 import { createSimulatorProvider, externalIpFor, internalIpFor, type SimulatorOptions } from '../../src/providers/simulator/index.js';
 import { machinesIn, type MachinesInStore } from '../helpers/simulated-machines.js';
+import { providerContexts } from '../helpers/provider-contexts.js';
 import { manualClock, openTempStore, waitFor, type TempStore } from './temp-store.js';
 import { instanceSpec } from '../../src/domain/instance-spec.js';
 
@@ -212,16 +212,9 @@ describe('simulator provider', () => {
 
 describe('provider registry', () => {
   it('makes the simulator and names the known providers for anything else', async () => {
-    const temp = await openTempStore();
+    const contexts = providerContexts(tmpdir());
     try {
-      const context = {
-        state: temp.store.providerState('simulator'),
-        clock: systemClock,
-        logger: pino({ level: 'silent' }),
-        installationId: 'test-installation',
-        stopGraceMs: 1000,
-        dataDir: tmpdir(),
-      };
+      const context = await contexts.contextFor('test-installation', 'simulator');
       const provider = await createProvider('simulator', { delayMs: 0 }, context);
       assert.equal(provider.name, 'simulator');
       await provider.probe();
@@ -230,7 +223,7 @@ describe('provider registry', () => {
       await assert.rejects(createProvider('toString', {}, context), /unknown provider/);
       await provider.close();
     } finally {
-      await temp.close();
+      await contexts.close();
     }
   });
 });

@@ -14,7 +14,8 @@ import { DEFAULT_CATALOG } from '../../src/config/default-catalog.js';
 import { DEFAULT_TIERS } from '../../src/config/default-tiers.js';
 import type { InstancesTable } from '../../src/store/schema.js';
 import { buildBusyboxImage, containerName, LABELS } from '../../src/providers/docker/index.js';
-import { removeContainersOf, unavailable } from '../helpers/backends.js';
+import { removeContainersOf } from '../helpers/docker-leftovers.js';
+import { unavailable } from '../helpers/matrix.js';
 import { eventually } from '../helpers/http.js';
 import { startReplicaProcess, type ReplicaProcess } from '../replicas/processes.js';
 

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type GaleServer } from '../../src/main.js';
 import { createLogger } from '../../src/logger.js';
-import { unavailable } from '../helpers/backends.js';
-import { backendName, backends, smallTemplateFor, startTestGale, type TestGale } from '../helpers/gale.js';
+import { backendName, backends, smallTemplateFor, unavailable } from '../helpers/matrix.js';
+import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, eventually, type Answer, type Credentials } from '../helpers/http.js';
 import { httpCall } from './raw-http.js';
 

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { LOCAL_BACKEND } from '../helpers/matrix.js';
 import { startTestGale, type TestGale } from '../helpers/gale.js';
 import { assertError, call, type Credentials } from '../helpers/http.js';
 import { httpCall, parseAnswer, socketCall, wire, type SocketAnswer } from './raw-http.js';
@@ -14,7 +15,6 @@ import { httpCall, parseAnswer, socketCall, wire, type SocketAnswer } from './ra
  */
 
 const V1 = '/api/compute/v1';
-const SIM = { store: 'sqlite', provider: 'simulator' } as const;
 
 function httpOverrides(http: Partial<Config['http']>, extra: Partial<Config> = {}): Partial<Config> {
   return { providers: { simulator: { delayMs: 0 } }, http: { ...defaultConfig().http, ...http }, ...extra };
@@ -51,7 +51,7 @@ describe('limits and headers', () => {
   let gale: TestGale;
   let user: Credentials;
   before(async () => {
-    gale = await startTestGale(SIM, httpOverrides({ headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, hstsMaxAgeSeconds: 31_536_000 }));
+    gale = await startTestGale(LOCAL_BACKEND, httpOverrides({ headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, hstsMaxAgeSeconds: 31_536_000 }));
     user = await gale.user('pro');
   });
   after(async () => gale?.close());
@@ -125,7 +125,7 @@ describe('limits and headers', () => {
       assert.equal(answer.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains', what);
     }
     // Off by default.
-    const plain = await startTestGale(SIM, { providers: { simulator: { delayMs: 0 } } });
+    const plain = await startTestGale(LOCAL_BACKEND, { providers: { simulator: { delayMs: 0 } } });
     try {
       const answer = await call(plain.url, 'GET', '/healthz');
       assertSecurityHeaders(answer.headers, 'default config');
@@ -150,7 +150,7 @@ describe('limits and headers', () => {
 
 describe('limits that need a server of their own', () => {
   test('CORS, when configured, answers preflights without credentials and marks answers for listed origins only', async (t) => {
-    const gale = await startTestGale(SIM, httpOverrides({}, { cors: { origins: ['https://console.example'] } }));
+    const gale = await startTestGale(LOCAL_BACKEND, httpOverrides({}, { cors: { origins: ['https://console.example'] } }));
     t.after(() => gale.close());
     const user = await gale.user('pro');
     const preflight = await httpCall(gale.url, {
@@ -176,7 +176,7 @@ describe('limits that need a server of their own', () => {
   });
 
   test('a CONNECT is refused with the envelope and its connection closed by the server, so shutdown never waits on it', { timeout: 30_000 }, async () => {
-    const gale = await startTestGale(SIM, httpOverrides({}));
+    const gale = await startTestGale(LOCAL_BACKEND, httpOverrides({}));
     // The client writes its request and keeps its own side open, as a proxy client waiting for a tunnel would.
     const socket = connect({ host: '127.0.0.1', port: Number(new URL(gale.url).port), allowHalfOpen: true });
     const chunks: Buffer[] = [];
@@ -192,7 +192,7 @@ describe('limits that need a server of their own', () => {
   });
 
   test('maxConnections: connections beyond it are closed unanswered, and served again once one is free', async (t) => {
-    const gale = await startTestGale(SIM, httpOverrides({ maxConnections: 4 }));
+    const gale = await startTestGale(LOCAL_BACKEND, httpOverrides({ maxConnections: 4 }));
     t.after(() => gale.close());
     const held: Socket[] = [];
     t.after(() => held.forEach((socket) => socket.destroy()));
@@ -205,7 +205,7 @@ describe('limits that need a server of their own', () => {
   });
 
   test('failed authentications past the allowance answer 429, per address and per credential; valid credentials always pass', async (t) => {
-    const gale = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 5 }));
+    const gale = await startTestGale(LOCAL_BACKEND, httpOverrides({ authFailuresPerMinute: 5 }));
     t.after(() => gale.close());
     const user = await gale.user('pro');
     const other = await gale.user('pro');
@@ -230,7 +230,7 @@ describe('limits that need a server of their own', () => {
   });
 
   test('with http.trustProxy, X-Forwarded-For names the client; without it, a forged one buys no extra guesses', async (t) => {
-    const direct = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 3 }));
+    const direct = await startTestGale(LOCAL_BACKEND, httpOverrides({ authFailuresPerMinute: 3 }));
     t.after(() => direct.close());
     const wrong = (gale: TestGale, forwardedFor: string) =>
       httpCall(gale.url, { method: 'GET', path: `${V1}/templates`, headers: { authorization: `Bearer ${forwardedFor.replace(/\./g, '')}-nope`, 'x-forwarded-for': forwardedFor } });
@@ -238,7 +238,7 @@ describe('limits that need a server of their own', () => {
     for (let i = 0; i < 5; i++) forged.push((await wrong(direct, `203.0.113.${i}`)).status);
     assert.deepEqual(forged, [401, 401, 401, 429, 429], 'each forged address is still the one peer');
 
-    const proxied = await startTestGale(SIM, httpOverrides({ authFailuresPerMinute: 3, trustProxy: ['127.0.0.1'] }));
+    const proxied = await startTestGale(LOCAL_BACKEND, httpOverrides({ authFailuresPerMinute: 3, trustProxy: ['127.0.0.1'] }));
     t.after(() => proxied.close());
     const clients = [];
     for (let i = 0; i < 5; i++) clients.push((await wrong(proxied, `203.0.113.${i}`)).status);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { SimulatedMachine } from '../../src/providers/simulator/index.js';
-import { postgresUrlForTests } from '../helpers/backends.js';
+import { postgresTestUrl } from '../helpers/matrix.js';
 import { call, eventually } from '../helpers/http.js';
 import { describeWith, dropSchema, freshSchema, schemaPool } from './fleet.js';
 import { startReplicaProcess, type ReplicaProcess } from './processes.js';
@@ -45,7 +45,7 @@ await describeWith(['postgres'], 'a replica killed mid-transition', () => {
 
   const start = async (name: string, bootstrap: boolean): Promise<ReplicaProcess> => {
     const replica = await startReplicaProcess({
-      GALE_DATABASE_URL: postgresUrlForTests(),
+      GALE_DATABASE_URL: postgresTestUrl(),
       GALE_DATABASE_SCHEMA: schema,
       GALE_CONFIG: configFile,
       GALE_DATA_DIR: join(dir, name),

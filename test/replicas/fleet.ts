@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createApiKey, createToken, createUser } from '../../src/admin/accounts.js';
@@ -11,7 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
-import { postgresUrlForTests } from '../helpers/backends.js';
+import { postgresProblem, postgresTestUrl, skipOrFail } from '../helpers/matrix.js';
 import type { Credentials } from '../helpers/http.js';
 
 /*
@@ -23,19 +23,6 @@ export type Service = 'postgres' | 'redis';
 
 export function redisUrlForTests(): string {
   return process.env.GALE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-}
-
-async function postgresProblem(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: postgresUrlForTests(), connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (error) {
-    return `PostgreSQL at ${postgresUrlForTests()} is unreachable (${(error as Error).message}); set GALE_TEST_DATABASE_URL`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 async function redisProblem(): Promise<string | undefined> {
@@ -70,17 +57,13 @@ export async function missing(services: Service[]): Promise<string | undefined> 
 }
 
 /**
- * describe() when the services are there; otherwise a skip with the reason, except with CI=true, where a missing
- * service is a failing test: a suite that silently tested nothing must not pass.
+ * describe() when the services are there; otherwise a skip with the reason, and with CI=true a failing test as well
+ * (../helpers/matrix.ts decides): a suite that silently tested nothing must not pass.
  */
 export async function describeWith(services: Service[], name: string, define: () => void): Promise<void> {
-  const reason = await missing(services);
+  const reason = skipOrFail(`${name}: ${services.join(' and ')}`, await missing(services));
   if (reason === undefined) describe(name, define);
-  else if (process.env.CI === 'true') {
-    test(`${name}: ${services.join(' and ')} reachable (CI=true)`, () => {
-      throw new Error(`CI=true and a service this suite needs is missing: ${reason}`);
-    });
-  } else describe(name, { skip: `skipped: ${reason}` }, () => {});
+  else describe(name, { skip: `skipped: ${reason}` }, () => {});
 }
 
 export function freshSchema(): string {
@@ -89,13 +72,13 @@ export function freshSchema(): string {
 
 /** A connection pool whose unqualified names resolve in the schema, for looking at the store as the replicas see it. */
 export function schemaPool(schema: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: postgresUrlForTests(), max: 2, options: `-c search_path=${schema}` });
+  const pool = new pg.Pool({ connectionString: postgresTestUrl(), max: 2, options: `-c search_path=${schema}` });
   pool.on('error', () => undefined);
   return pool;
 }
 
 export async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrlForTests() });
+  const client = new pg.Client({ connectionString: postgresTestUrl() });
   await client.connect();
   try {
     await client.query(`drop schema if exists "${schema}" cascade`);
@@ -111,7 +94,7 @@ export function replicaConfig(schema: string, overrides: Partial<Config> = {}): 
     ...base,
     port: 0,
     dataDir: mkdtempSync(join(tmpdir(), 'gale-replica-')),
-    databaseUrl: postgresUrlForTests(),
+    databaseUrl: postgresTestUrl(),
     databaseSchema: schema,
     bootstrap: false,
     logLevel: (process.env.GALE_TEST_LOG_LEVEL as Config['logLevel']) ?? 'silent',

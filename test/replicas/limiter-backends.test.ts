@@ -7,7 +7,7 @@ import { openLimiterBackend, RATE_LIMIT_TABLE, type LimiterBackend } from '../..
 import { RateLimitedError, RequestLimiter } from '../../src/api/limiter/request-limiter.js';
 import { createLogger } from '../../src/logger.js';
 import { openPostgresStore } from '../../src/store/index.js';
-import { postgresUrlForTests } from '../helpers/backends.js';
+import { postgresTestUrl } from '../helpers/matrix.js';
 import { call, eventually } from '../helpers/http.js';
 import { describeWith, dropSchema, freshSchema, redisUrlForTests, schemaPool, startFleet, type Fleet } from './fleet.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -33,7 +33,7 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
   const schema = freshSchema();
   // As a replica starts: the store first, whose migrations make the table; then the limiter.
   before(async () => {
-    const store = await openPostgresStore({ url: postgresUrlForTests(), schema });
+    const store = await openPostgresStore({ url: postgresTestUrl(), schema });
     await store.close();
   });
   after(() => dropSchema(schema));
@@ -82,7 +82,7 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
   });
 
   test('replicas starting together use the table the migrations made, and share one count', async () => {
-    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const config = { redisUrl: '', databaseUrl: postgresTestUrl(), databaseSchema: schema };
     const backends = await Promise.all(Array.from({ length: 6 }, () => openLimiterBackend(config, { logger: createLogger('silent') })));
     try {
       assert.deepEqual(new Set(backends.map((backend) => backend.name)), new Set(['postgres']));
@@ -102,7 +102,7 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
       await pool.query(`create schema "${older}"`);
       await pool.query(`create unlogged table "${older}"."${RATE_LIMIT_TABLE}" (key varchar(255) primary key, points integer not null default 0, expire bigint)`);
       await pool.query(`insert into "${older}"."${RATE_LIMIT_TABLE}" values ('gale-rl-free:user-9', 3, $1)`, [Date.now() + 60_000]);
-      const store = await openPostgresStore({ url: postgresUrlForTests(), schema: older });
+      const store = await openPostgresStore({ url: postgresTestUrl(), schema: older });
       await store.close();
       const { rows } = await pool.query(`select key, points from "${older}"."${RATE_LIMIT_TABLE}"`);
       assert.deepEqual(rows, [{ key: 'gale-rl-free:user-9', points: 3 }]);
@@ -113,13 +113,13 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
   });
 
   test('a limiter pointed at a schema the store never migrated refuses to start, and says which table is missing', async () => {
-    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: freshSchema() };
+    const config = { redisUrl: '', databaseUrl: postgresTestUrl(), databaseSchema: freshSchema() };
     await assert.rejects(openLimiterBackend(config, { logger: createLogger('silent') }), /cannot use the rate-limit table .*gale_rate_limits.*011_rate_limits/);
   });
 
   test('a table that does not answer at start: the limiter starts counting in memory, then shares once it answers', async () => {
     const { logger, lines } = capturedLogger();
-    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const config = { redisUrl: '', databaseUrl: postgresTestUrl(), databaseSchema: schema };
     const pool = schemaPool(schema);
     const holder = await pool.connect();
     let backend: LimiterBackend | undefined;
@@ -144,7 +144,7 @@ await describeWith(['postgres'], 'the PostgreSQL rate-limit table', () => {
   test('while the table cannot be used, requests are counted in memory and logged; then shared again', async () => {
     const { logger, lines } = capturedLogger();
     let fallbacks = 0;
-    const config = { redisUrl: '', databaseUrl: postgresUrlForTests(), databaseSchema: schema };
+    const config = { redisUrl: '', databaseUrl: postgresTestUrl(), databaseSchema: schema };
     const backend = await openLimiterBackend(config, { logger, onFallback: () => (fallbacks += 1) });
     const pool = schemaPool(schema);
     try {

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { startServer, type GaleServer } from '../../src/main.js';
 import { buildVmBaseImage } from '../../src/providers/qemu/index.js';
 import { call, eventually } from '../helpers/http.js';
-import { qemuProblem } from '../helpers/qemu-vms.js';
+import { providerProblem, skipOrFail } from '../helpers/matrix.js';
 import { describeWith, dropSchema, freshSchema, replicaConfig } from './fleet.js';
 
 /*
@@ -39,9 +39,8 @@ async function creates(server: GaleServer): Promise<number> {
   return values.filter((v) => v.labels.action === 'create' && v.labels.outcome === 'completed').reduce((sum, v) => sum + v.value, 0);
 }
 
-const qemu = qemuProblem();
-if (qemu && process.env.CI === 'true') test('QEMU is installed (required when CI=true)', () => assert.fail(qemu));
-else if (qemu) describe('replicas pinned to zones, each on its own host', { skip: qemu }, () => {});
+const qemu = skipOrFail('QEMU', await providerProblem('qemu'));
+if (qemu) describe('replicas pinned to zones, each on its own host', { skip: qemu }, () => {});
 else await describeWith(['postgres'], 'replicas pinned to zones, each on its own host', () => {
   const schema = freshSchema();
   const imagesDir = mkdtempSync(join(tmpdir(), 'gale-zones-images-'));

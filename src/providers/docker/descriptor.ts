@@ -25,6 +25,18 @@ export const dockerProvider = defineProvider({
     return host === undefined ? {} : { endpoints: { '*': host.replace(/^unix:\/\//, '') } };
   },
   capabilities: { suspend: true, serialConsole: true, liveWatch: true, recreateVanished: false },
+  probe: async (settings) => (await import('./host-check.js')).dockerProblem(settings),
+  testing: {
+    // No registry in CI: the one image there is, built from the host's busybox (`gale images build`).
+    templates: { standard: 'busybox-micro', small: 'busybox-micro' },
+    prepare: async (settings) => {
+      await (await import('./host-check.js')).buildTestImages(settings);
+      return settings;
+    },
+    operationTimeoutMs: 120_000,
+    // The busybox image exits 0 on SIGTERM, so a stop is graceful well within this.
+    stopGraceMs: 10_000,
+  },
   // Loaded when chosen: dockerode and its SSH transport are tens of megabytes a simulator-only server never needs.
   create: async (settings, context) =>
     (await import('./provider.js')).createDockerProvider({

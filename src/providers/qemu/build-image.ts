@@ -97,7 +97,7 @@ async function readStaticBusybox(path: string): Promise<Buffer> {
 }
 
 /** An ELF with no PT_INTERP program header needs no dynamic loader. */
-function isStaticElf(binary: Buffer): boolean {
+export function isStaticElf(binary: Buffer): boolean {
   if (binary.length < 64 || binary.readUInt32BE(0) !== 0x7f454c46 || binary[4] !== 2) return false;
   const phoff = Number(binary.readBigUInt64LE(0x20));
   const phentsize = binary.readUInt16LE(0x36);

@@ -25,6 +25,15 @@ export const qemuProvider = defineProvider({
     return settings;
   },
   capabilities: { suspend: true, serialConsole: true, liveWatch: false, recreateVanished: false },
+  probe: async (settings) => (await import('./host-check.js')).qemuProblem(settings),
+  testing: {
+    // Templates that name no VM image of their own boot the fallback image, which `prepare` builds.
+    templates: { standard: 'ubuntu-22-standard', small: 'debian-12-micro' },
+    prepare: async (settings, dataDir) => (await import('./host-check.js')).prepareTestVms(settings, dataDir),
+    // A boot under TCG on a busy host takes minutes.
+    operationTimeoutMs: 300_000,
+    stopGraceMs: 60_000,
+  },
   // Loaded when chosen, as the other backends are.
   create: async (settings, context) => (await import('./create-provider.js')).createQemuProvider(settings, context),
 });

@@ -20,6 +20,16 @@ export const simulatorProvider = defineProvider({
     return delay === undefined ? {} : { delayMs: parseInteger('GALE_SIM_DELAY_MS', delay) };
   },
   capabilities: { suspend: true, serialConsole: true, liveWatch: true, recreateVanished: false },
+  // Nothing outside Gale's own store: usable everywhere.
+  probe: async () => undefined,
+  testing: {
+    templates: { standard: 'ubuntu-22-standard', small: 'debian-12-micro' },
+    prepare: async (settings) => ({ ...settings, delayMs: 0 }),
+    operationTimeoutMs: 60_000,
+    stopGraceMs: 10_000,
+    // Transitions that take time: every method must still resolve only once its machine is where it said it would be.
+    variants: [{ label: '20 ms transitions', settings: { delayMs: 20 } }],
+  },
   create: async (settings, context) =>
     createSimulatorProvider({
       state: context.state,
