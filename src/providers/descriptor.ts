@@ -36,6 +36,11 @@ export interface ProviderTesting<S extends TObject> {
    */
   readonly templates: { readonly standard: string; readonly small: string };
   /**
+   * Whether the HTTP suite runs over this backend when PROVIDERS does not name the providers: true for backends whose
+   * machines come up in seconds; a backend whose boots take minutes (VMs under emulation) has suites of its own.
+   */
+  readonly inHttpSuite: boolean;
+  /**
    * Makes what machines need here (a local image), under `dataDir` when it is files, and gives the settings of a
    * throwaway installation that uses it, from the configured ones. What exists already is kept.
    */

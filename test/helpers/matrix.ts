@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import type { ProviderDescriptor } from '../../src/providers/descriptor.js';
-import { KNOWN_PROVIDERS, providerDescriptor } from '../../src/providers/registry.js';
+import { KNOWN_PROVIDERS, PROVIDERS, providerDescriptor } from '../../src/providers/registry.js';
 
 /*
  * The test matrix, in one place: which stores and providers a run covers (STORES, PROVIDERS), whether each is usable
@@ -31,8 +31,8 @@ export function skipOrFail(what: string, reason: string | undefined): string | u
 export type StoreName = 'sqlite' | 'postgres';
 const KNOWN_STORES: readonly StoreName[] = ['sqlite', 'postgres'];
 
-/** The providers the HTTP suite runs over when PROVIDERS is not set: the VM suites are files of their own. */
-const HTTP_SUITE_PROVIDERS: readonly string[] = ['simulator', 'docker'];
+/** The providers the HTTP suite runs over when PROVIDERS is not set, as their descriptors say (VMs have files of their own). */
+const HTTP_SUITE_PROVIDERS: readonly string[] = PROVIDERS.filter((descriptor) => descriptor.testing.inHttpSuite).map((descriptor) => descriptor.name);
 
 /** A comma list from the environment (STORES, PROVIDERS), else `fallback`; a name not in `known` is an error. */
 function listFromEnv(variable: string, what: string, fallback: readonly string[], known: readonly string[]): string[] {

@@ -29,6 +29,7 @@ export const dockerProvider = defineProvider({
   testing: {
     // No registry in CI: the one image there is, built from the host's busybox (`gale images build`).
     templates: { standard: 'busybox-micro', small: 'busybox-micro' },
+    inHttpSuite: true,
     prepare: async (settings) => {
       await (await import('./host-check.js')).buildTestImages(settings);
       return settings;

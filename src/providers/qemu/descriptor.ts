@@ -29,6 +29,7 @@ export const qemuProvider = defineProvider({
   testing: {
     // Templates that name no VM image of their own boot the fallback image, which `prepare` builds.
     templates: { standard: 'ubuntu-22-standard', small: 'debian-12-micro' },
+    inHttpSuite: false,
     prepare: async (settings, dataDir) => (await import('./host-check.js')).prepareTestVms(settings, dataDir),
     // A boot under TCG on a busy host takes minutes.
     operationTimeoutMs: 300_000,

@@ -24,6 +24,7 @@ export const simulatorProvider = defineProvider({
   probe: async () => undefined,
   testing: {
     templates: { standard: 'ubuntu-22-standard', small: 'debian-12-micro' },
+    inHttpSuite: true,
     prepare: async (settings) => ({ ...settings, delayMs: 0 }),
     operationTimeoutMs: 60_000,
     stopGraceMs: 10_000,
