@@ -14,6 +14,8 @@ export async function ask(question: string): Promise<string> {
 /** Reads a line with echo off (raw mode): what is typed is never shown. Ctrl-C aborts. */
 export function askSecret(question: string): Promise<string> {
   const stdin = process.stdin;
+  // Echo goes off before the question is shown: an answer typed (or pasted) the moment it appears is never echoed.
+  stdin.setRawMode(true);
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let answer = '';
@@ -33,7 +35,6 @@ export function askSecret(question: string): Promise<string> {
         else answer += char;
       }
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });
