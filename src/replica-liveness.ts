@@ -16,6 +16,7 @@ import type { Logger } from './logger.js';
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 /** A replica not heard from for this long (three heartbeats missed) is dead, and its row is deleted. */
 export const REPLICA_TTL_MS = 15_000;
+const STOP_WAIT_MS = 1_000;
 
 export interface ReplicaLivenessOptions {
   replicaId: string;
@@ -71,12 +72,21 @@ export class ReplicaLiveness {
     next();
   }
 
-  /** Stops beating and deletes this replica's row, so that the others count it out at once rather than after the TTL. */
+  /**
+   * Stops beating and deletes this replica's row, so that the others count it out at once rather than after the TTL.
+   * Waits at most STOP_WAIT_MS for the store: a shutdown must not wait out a hung database for a row that expires anyway.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    // A heartbeat under way would write the row again after the delete.
-    await this.beating;
-    await this.store.removeReplica(this.options.replicaId).catch(() => undefined);
+    const goodbye = (async () => {
+      // A heartbeat under way would write the row again after the delete.
+      await this.beating;
+      await this.store.removeReplica(this.options.replicaId);
+    })().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
+    await Promise.race([goodbye, patience]);
+    clearTimeout(timer);
   }
 }
