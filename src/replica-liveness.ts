@@ -46,7 +46,10 @@ export class ReplicaLiveness {
   /** One heartbeat: records this replica, expires dead ones, reads the count. Never throws: a failure keeps the last count. */
   async beat(): Promise<number> {
     try {
-      this.live = Math.max(1, await this.store.heartbeatReplica(this.options.replicaId, this.options.clock.now(), this.options.ttlMs ?? REPLICA_TTL_MS));
+      const live = Math.max(1, await this.store.heartbeatReplica(this.options.replicaId, this.options.clock.now(), this.options.ttlMs ?? REPLICA_TTL_MS));
+      // The first heartbeat after an outage of the store finds every other row stale (nobody could write) and counts
+      // too few: the others write again within an interval, so a lower count is believed from the next one on.
+      this.live = this.failing ? Math.max(this.live, live) : live;
       if (this.failing) this.options.logger.info({ replicas: this.live }, 'replica heartbeat recorded again');
       this.failing = false;
     } catch (error) {
