@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './logger.js';
 import { GaleMetrics } from './observability/metrics.js';
 import { openProviders } from './providers/open-providers.js';
 import { createReconciler, type Reconciler } from './reconciler/index.js';
+import { ReplicaLiveness } from './replica-liveness.js';
 import { openStore } from './store/index.js';
 
 export interface GaleServer {
@@ -80,6 +81,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     opened.push(() => store.close());
     // The store's clock when it has one (PostgreSQL's, shared by every replica), else this machine's.
     const clock = options.clock ?? store.clock ?? systemClock;
+    // This replica's heartbeat in the store: the count of live replicas a user's limit is split by while the rate-limit
+    // store is down. Beaten once before the API serves, so the first requests already know the fleet.
+    const liveness = new ReplicaLiveness(store, { replicaId, clock, logger: logger.child({ component: 'replicas' }) });
+    await liveness.start();
+    opened.push(() => liveness.stop());
     const events = new LiveEvents(
       store,
       { ...config.events, onStreamEnded: (why) => metrics.eventStreamsEnded.inc({ reason: why }) },
@@ -92,6 +98,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         storeQueries: () => store.queryCount(),
         openStreams: () => events.openStreams,
         openWaits: () => events.openWaits,
+        liveReplicas: () => liveness.count,
       },
       config.provider,
     );
@@ -100,6 +107,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       onFallback: (backend) => metrics.rateLimitFallbacks.inc({ backend }),
       onCircuit: (backend, open) => metrics.rateLimitStoreUp.set({ backend }, open ? 0 : 1),
+      degraded: { mode: config.rateLimits.degraded, replicas: () => liveness.count },
     });
     // After the API: no request can still be counting against it.
     opened.push(() => limiterBackend.close());

@@ -46,7 +46,9 @@ export class AuthFailureGuard {
    */
   async failed(address: string, prefix: string, failure: GaleError): Promise<GaleError> {
     const keys = [`a:${address}`, ...(prefix ? [`c:${prefix}`] : [])];
-    const counted = await Promise.all(keys.map((key) => this.counts.penalty(key, 1).catch((error: unknown) => (error instanceof RateLimiterRes ? error : undefined))));
+    // A GaleError is the limiter's own refusal (rateLimits.degraded fail-closed, while the shared store is down): a
+    // failure answers as a success would then (503), so that telling them apart cannot be used to guess uncounted.
+    const counted = await Promise.all(keys.map((key) => this.counts.penalty(key, 1).catch((error: unknown) => refusedOrUncounted(error))));
     const over = counted.filter((res): res is RateLimiterRes => res !== undefined && res.consumedPoints > this.perMinute);
     if (over.length === 0) return failure;
     const seconds = Math.max(1, ...over.map((res) => Math.ceil(res.msBeforeNext / 1000)));
@@ -54,4 +56,10 @@ export class AuthFailureGuard {
       retryAfterSeconds: seconds,
     });
   }
+}
+
+/** The count of a failure over the allowance (a RateLimiterRes); undefined when it could not be counted; thrown when refused. */
+function refusedOrUncounted(error: unknown): RateLimiterRes | undefined {
+  if (error instanceof GaleError) throw error;
+  return error instanceof RateLimiterRes ? error : undefined;
 }

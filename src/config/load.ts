@@ -5,7 +5,7 @@ import { KNOWN_PROVIDERS, PROVIDERS, providerDescriptor } from '../providers/reg
 import { DEFAULT_CATALOG } from './default-catalog.js';
 import { ConfigError, envValue, parseBoolean, parseInteger, type Env } from '../env-values.js';
 import { DEFAULT_TIER, DEFAULT_TIERS } from './default-tiers.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { ConfigSchema, DEGRADED_RATE_LIMIT_MODES, type Config } from './schema.js';
 
 export function defaultConfig(): Config {
   return {
@@ -15,6 +15,7 @@ export function defaultConfig(): Config {
     databaseUrl: '',
     databaseSchema: '',
     redisUrl: '',
+    rateLimits: { degraded: 'fail-open-split' },
     store: { poolSize: 10, queryTimeoutMs: 5_000, connectTimeoutMs: 2_000, startupTimeoutMs: 60_000 },
     provider: 'simulator',
     providers: Object.fromEntries(PROVIDERS.map((descriptor) => [descriptor.name, structuredClone(descriptor.defaults)])),
@@ -56,6 +57,7 @@ export function configFromEnv(env: Env): ConfigOverrides {
   if (str('GALE_DATABASE_URL')) out.databaseUrl = str('GALE_DATABASE_URL');
   if (str('GALE_DATABASE_SCHEMA')) out.databaseSchema = str('GALE_DATABASE_SCHEMA');
   if (str('GALE_REDIS_URL')) out.redisUrl = str('GALE_REDIS_URL');
+  if (str('GALE_RATE_LIMITS_DEGRADED')) out.rateLimits = { degraded: degradedMode(str('GALE_RATE_LIMITS_DEGRADED')!) };
   if (str('GALE_PROVIDER')) out.provider = str('GALE_PROVIDER');
   if (str('GALE_BOOTSTRAP')) out.bootstrap = parseBoolean('GALE_BOOTSTRAP', str('GALE_BOOTSTRAP')!);
   if (str('GALE_LOG_LEVEL')) out.logLevel = str('GALE_LOG_LEVEL') as Config['logLevel'];
@@ -67,6 +69,12 @@ export function configFromEnv(env: Env): ConfigOverrides {
   }
   if (Object.keys(providers).length > 0) out.providers = providers;
   return out;
+}
+
+function degradedMode(raw: string): Config['rateLimits']['degraded'] {
+  const mode = DEGRADED_RATE_LIMIT_MODES.find((known) => known === raw);
+  if (!mode) throw new ConfigError(`GALE_RATE_LIMITS_DEGRADED must be one of ${DEGRADED_RATE_LIMIT_MODES.join(', ')}; got "${raw}"`);
+  return mode;
 }
 
 function readConfigFile(path: string): ConfigOverrides {
@@ -100,7 +108,7 @@ function merge(base: Config, over: ConfigOverrides): Config {
       continue;
     }
     const current = out[key];
-    const isSection = ['reconciler', 'http', 'cors', 'compat', 'store', 'retention', 'events'].includes(key);
+    const isSection = ['reconciler', 'http', 'cors', 'compat', 'store', 'retention', 'events', 'rateLimits'].includes(key);
     out[key] = isSection && current && typeof current === 'object' ? { ...current, ...(value as object) } : value;
   }
   return out as Config;

@@ -1,5 +1,8 @@
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
+/** rateLimits.degraded: what each replica allows while the shared rate-limit store is down (api/limiter/degraded.ts). */
+export const DEGRADED_RATE_LIMIT_MODES = ['fail-open-split', 'fail-open-shared', 'fail-closed'] as const;
+
 /** Every object of the configuration refuses keys it does not know: a misspelt setting ("simulater") must not be ignored. */
 const Section = <T extends TProperties>(properties: T) => Type.Object(properties, { additionalProperties: false });
 
@@ -52,6 +55,11 @@ export const ConfigSchema = Section({
   }),
   /** redis://… shares rate-limit state between replicas. */
   redisUrl: Type.String(),
+  /** The per-user rate limits while their shared store (Redis, PostgreSQL) does not answer (docs/operations.md). */
+  rateLimits: Section({
+    /** fail-open-split: each replica allows limit / replicas; fail-open-shared: each the whole limit; fail-closed: 503. */
+    degraded: Type.Union(DEGRADED_RATE_LIMIT_MODES.map((mode) => Type.Literal(mode))),
+  }),
   /** The provider of every zone that catalog.zoneProviders does not give to another. */
   provider: Type.String({ minLength: 1 }),
   /** providers.<name>: each provider's own settings, validated against its descriptor (src/providers/<name>/). */

@@ -357,7 +357,21 @@ export interface WorkStore {
   listOperations(instanceId: string): Promise<Operation[]>;
 }
 
-export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, EventStore {
+/**
+ * Which replicas are alive, by their heartbeats: the count a replica divides a user's rate limit by while the shared
+ * rate-limit store is down (api/limiter/degraded.ts). Times are the store's clock, as for leases.
+ */
+export interface ReplicaStore {
+  /**
+   * Records that replica id is alive at now, deletes the rows of replicas not seen for ttlMs (dead ones), and returns
+   * how many replicas are alive, this one included: all in one transaction.
+   */
+  heartbeatReplica(id: string, now: number, ttlMs: number): Promise<number>;
+  /** Deletes the replica's row (it is shutting down), so that the others count it out at their next heartbeat. */
+  removeReplica(id: string): Promise<void>;
+}
+
+export interface Store extends UserStore, InstanceStore, HistoryStore, WorkStore, EventStore, ReplicaStore {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * The clock every user of this store should read, when it has one of its own: PostgreSQL's server clock (corrected

@@ -22,6 +22,8 @@ export interface MetricSources {
   /** Event streams and waits open on this process. */
   openStreams(): number;
   openWaits(): number;
+  /** Replicas alive by their heartbeats in the store, this one included (replica-liveness.ts). */
+  liveReplicas(): number;
 }
 
 /**
@@ -119,6 +121,14 @@ export class GaleMetrics {
       registers,
       collect() {
         this.set(sources.openWaits());
+      },
+    });
+    new Gauge({
+      name: 'gale_replicas',
+      help: 'Replicas alive by their heartbeats in the store at this replica\'s last heartbeat, this one included',
+      registers,
+      collect() {
+        this.set(sources.liveReplicas());
       },
     });
     new Gauge({

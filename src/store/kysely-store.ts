@@ -8,6 +8,7 @@ import { idempotencyStore } from './idempotency.js';
 import { instanceStore } from './instances.js';
 import { operationsOfInstance, pruneOperations } from './operations.js';
 import { providerState } from './provider-state.js';
+import { replicaStore } from './replicas.js';
 import { userStore } from './users.js';
 import { workClaims } from './work-claims.js';
 import { workResults } from './work-results.js';
@@ -31,6 +32,7 @@ export function createKyselyStore(db: Db, close: () => Promise<void>): Store {
     ...workClaims(db),
     ...workResults(db),
     ...eventStore(db),
+    ...replicaStore(db),
     listOperations: operationsOfInstance(db),
     pruneOperations: (finishedBefore: number, limit: number) => pruneOperations(db, finishedBefore, limit),
     // The port is a store of its own: its methods need the same telling apart of the database's failures.

@@ -114,6 +114,12 @@ export interface ProviderStateTable {
   updated_at: number;
 }
 
+/** Each live replica's heartbeat (migration 012; store/replicas.ts): rows of dead replicas expire. */
+export interface ReplicasTable {
+  id: string;
+  last_seen_at: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -127,5 +133,6 @@ export interface Database {
   operations: OperationsTable;
   events: EventsTable;
   provider_state: ProviderStateTable;
+  replicas: ReplicasTable;
   meta: MetaTable;
 }

@@ -6,6 +6,7 @@ import type { Config } from '../../config/schema.js';
 import type { Tier } from '../../domain/tiers.js';
 import { memoryLimiterFactory, type LimiterFactory } from './request-limiter.js';
 import { Circuit, SharedLimiter } from './circuit-limiter.js';
+import { ALONE, describeDegraded, type DegradedPolicy } from './degraded.js';
 
 /*
  * Where the rate limiter keeps its counts. One replica can count in memory; several must share the counts, or a
@@ -14,9 +15,9 @@ import { Circuit, SharedLimiter } from './circuit-limiter.js';
  *
  * A limiter outage must not take the API down, nor slow it: each shared backend has a circuit (circuit-limiter.ts)
  * that, at the first failure or timeout, has every limiter count on this replica alone, in memory, at once, and a
- * warning is logged; a probe in the background closes it when the store answers again. While it lasts a user may get
- * up to N x the allowance across N replicas; refusing every request instead would turn a limiter outage into an API
- * outage.
+ * warning is logged; a probe in the background closes it when the store answers again. While it lasts each replica
+ * allows what rateLimits.degraded says (degraded.ts): by default its share of the limit, so that N replicas counting
+ * apart still allow a user no more than the limit.
  */
 
 export type LimiterBackendName = 'redis' | 'postgres' | 'memory';
@@ -36,6 +37,8 @@ export interface LimiterBackendOptions {
   onFallback?: (backend: LimiterBackendName) => void;
   /** Called when the backend's circuit opens (counting falls back to memory) or closes. */
   onCircuit?: (backend: LimiterBackendName, open: boolean) => void;
+  /** What each limiter allows while the circuit is open; the whole limit, this replica alone, when not given. */
+  degraded?: DegradedPolicy;
 }
 
 /**
@@ -86,17 +89,18 @@ function sharedShape(tier: Tier) {
 
 /** The circuit of a backend, which logs when it opens and closes, and the fallback count that goes with it. */
 function circuitFor(name: LimiterBackendName, logger: Logger, options: LimiterBackendOptions, probe: () => Promise<void>) {
+  const degraded = options.degraded ?? ALONE;
   const circuit = new Circuit({
     probe,
     probeIntervalMs: PROBE_INTERVAL_MS,
     onChange: (open, reason) => {
-      if (open) logger.warn({ reason }, `${name} did not answer the rate limiter; counting in this replica's memory until it does`);
+      if (open) logger.warn({ reason, degraded: degraded.mode }, `${name} did not answer the rate limiter; ${describeDegraded(degraded)} until it does`);
       else logger.info(`${name} answers the rate limiter again; limits are shared across replicas again`);
       options.onCircuit?.(name, open);
     },
   });
-  const status = () => (circuit.open ? `degraded: ${name} is not answering (${circuit.why}); counting in this replica's memory` : `ok (${name})`);
-  return { circuit, status, onFallback: () => options.onFallback?.(name) };
+  const status = () => (circuit.open ? `degraded: ${name} is not answering (${circuit.why}); ${describeDegraded(degraded)}` : `ok (${name})`);
+  return { circuit, status, degraded, onFallback: () => options.onFallback?.(name) };
 }
 
 async function openRedisBackend(url: string, options: LimiterBackendOptions): Promise<LimiterBackend> {
@@ -112,7 +116,7 @@ async function openRedisBackend(url: string, options: LimiterBackendOptions): Pr
     retryStrategy: (times) => Math.min(times * 200, 5000),
   });
   const connectionError = throttledWarning(logger, 'Redis for rate limits is unreachable; retrying');
-  const { circuit, status, onFallback } = circuitFor('redis', logger, options, async () => {
+  const { circuit, status, degraded, onFallback } = circuitFor('redis', logger, options, async () => {
     await client.ping();
   });
   let lost = false;
@@ -136,7 +140,7 @@ async function openRedisBackend(url: string, options: LimiterBackendOptions): Pr
 
   return {
     name: 'redis',
-    factory: (tier) => new SharedLimiter(new RateLimiterRedis({ ...sharedShape(tier), storeClient: client, rejectIfRedisNotReady: true }), circuit, onFallback),
+    factory: (tier) => new SharedLimiter(new RateLimiterRedis({ ...sharedShape(tier), storeClient: client, rejectIfRedisNotReady: true }), circuit, onFallback, degraded),
     status,
     async close() {
       circuit.close();
@@ -182,7 +186,7 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
   const readTable = async (): Promise<void> => {
     await pool.query(`select 1 from ${table} limit 1`);
   };
-  const { circuit, status, onFallback } = circuitFor('postgres', logger, options, readTable);
+  const { circuit, status, degraded, onFallback } = circuitFor('postgres', logger, options, readTable);
   try {
     await readTable();
     options.onCircuit?.('postgres', false);
@@ -216,6 +220,7 @@ async function openPostgresBackend(url: string, schema: string, options: Limiter
         }),
         circuit,
         onFallback,
+        degraded,
       ),
     status,
     close: async () => {

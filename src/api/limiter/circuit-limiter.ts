@@ -1,4 +1,5 @@
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { ALONE, degradedAllowance, type DegradedPolicy } from './degraded.js';
 
 /*
  * A limiter whose counts live in a store shared by the replicas (Redis, PostgreSQL), and that never makes a request
@@ -71,7 +72,8 @@ export class Circuit {
 }
 
 /**
- * The shared limiter, with its in-memory stand-in (the same window and allowance) for while the circuit is open.
+ * The shared limiter, with its in-memory stand-in (the same window) for while the circuit is open, which allows what
+ * the degraded policy says (degraded.ts: this replica's share of the limit, the whole limit, or nothing).
  * onFallback hears of every request counted in memory.
  */
 export class SharedLimiter implements Limiter {
@@ -81,6 +83,7 @@ export class SharedLimiter implements Limiter {
     private readonly shared: RateLimiterAbstract,
     private readonly circuit: Circuit,
     private readonly onFallback: () => void,
+    private readonly degraded: DegradedPolicy = ALONE,
   ) {
     this.memory = new RateLimiterMemory({ keyPrefix: shared.keyPrefix, points: shared.points, duration: shared.duration });
   }
@@ -111,6 +114,9 @@ export class SharedLimiter implements Limiter {
         this.circuit.trip(rejection);
       }
     }
+    // Read at each request: the count of replicas follows the fleet. Windows already open keep their counts, and are
+    // judged by the new allowance (RateLimiterMemory compares with its points at each consume).
+    this.memory.points = degradedAllowance(this.degraded, this.shared.points);
     this.onFallback();
     return use(this.memory);
   }

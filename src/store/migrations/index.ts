@@ -10,6 +10,7 @@ import { vmAddresses } from './008_vm_addresses.js';
 import { instanceSpec } from './009_instance_spec.js';
 import { providerState } from './010_provider_state.js';
 import { rateLimits } from './011_rate_limits.js';
+import { replicas } from './012_replicas.js';
 
 /*
  * Listed in code rather than read from the folder, so that the compiled build and tsx see the same list
@@ -27,6 +28,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '009_instance_spec': instanceSpec,
   '010_provider_state': providerState,
   '011_rate_limits': rateLimits,
+  '012_replicas': replicas,
 };
 
 export const migrationProvider: MigrationProvider = {
