@@ -27,11 +27,14 @@ export async function runUnderIdentity(
   // One change at a time, in order: a loss and a recovery close together must not start and stop out of turn.
   let turn = Promise.resolve();
   const unsubscribe = identity.onChange((held) => {
-    turn = turn.then(async () => {
-      if (held) return takeOver();
-      log.error({ replicaId: identity.id }, 'the replica id is no longer held (its database session ended): reconciling stops until it is held again');
-      await reconciler.stop({ waitMs: 0 });
-    });
+    turn = turn
+      .then(async () => {
+        if (held) return takeOver();
+        log.error({ replicaId: identity.id }, 'the replica id is no longer held (its database session ended): reconciling stops until it is held again');
+        // The leases stay: under an id another process may hold by now, they may be that process's.
+        await reconciler.stop({ waitMs: 0, keepLeases: true });
+      })
+      .catch((error: unknown) => log.error({ err: error, replicaId: identity.id }, 'could not follow a change of the replica id'));
   });
   if (identity.held) await takeOver();
   return async () => {

@@ -122,7 +122,10 @@ describe('postgres', { skip: pgReason ?? (storeNames().includes('postgres') ? fa
     const a = await open(schema, 'replica-0', { lost: () => lost++, heldByAnother: () => heldByAnother++ });
     t.after(() => a.close());
     const calls: string[] = [];
-    const reconciler = { start: () => void calls.push('start'), stop: async () => void calls.push('stop') };
+    const reconciler = {
+      start: () => void calls.push('start'),
+      stop: async (options?: { keepLeases?: boolean }) => void calls.push(options?.keepLeases ? 'stop' : 'stop, leases given back'),
+    };
     const store = { releaseLeases: async (owner: string) => (calls.push(`release ${owner}`), 0) };
     const endGuard = await runUnderIdentity(a, reconciler, store, createLogger('silent'));
     t.after(endGuard);
