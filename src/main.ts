@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { AuthFailureGuard } from './api/auth-failures.js';
 import { Authenticator } from './api/authenticator.js';
 import { buildApp } from './api/app.js';
@@ -17,8 +16,10 @@ import { createLogger, type Logger } from './logger.js';
 import { GaleMetrics } from './observability/metrics.js';
 import { openProviders } from './providers/open-providers.js';
 import { createReconciler, type Reconciler } from './reconciler/index.js';
+import { runUnderIdentity } from './reconciler/identity-guard.js';
 import { ReplicaLiveness } from './replica-liveness.js';
 import { openStore } from './store/index.js';
+import { openReplicaIdentity } from './store/replica-identity.js';
 
 export interface GaleServer {
   url: string;
@@ -39,7 +40,7 @@ export interface StartOptions {
   logger?: Logger;
   /** Where the bootstrap credentials are printed: stderr, the operator's terminal, by default; never the log stream (stdout). */
   print?: (text: string) => void;
-  /** Identity of this replica in work leases; random by default. */
+  /** Identity of this replica in work leases, over config reconciler.replicaId; held exclusively all the same. */
   replicaId?: string;
 }
 
@@ -62,7 +63,6 @@ export function openConfiguredStore(config: Config, logger?: Logger, clock?: Clo
 /** The composition root: everything is built here, once, and nowhere else. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<GaleServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const replicaId = options.replicaId ?? `gale-${process.pid}-${randomUUID().slice(0, 8)}`;
   const catalog = new CatalogIndex(config.catalog);
 
   // What has been opened so far, closed in reverse order on shutdown or when a later step of start-up fails.
@@ -79,6 +79,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     const store = await openConfiguredStore(config, logger, options.clock);
     opened.push(() => store.close());
+    // Held for the life of the process, so that leases found under it at start are a dead predecessor's (docs/operations.md).
+    const identity = await openReplicaIdentity({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl || undefined,
+      schema: config.databaseSchema || undefined,
+      requested: options.replicaId ?? config.reconciler.replicaId,
+      onLost: (error) => logger.error({ err: error }, 'the session guarding the replica id ended; taking it again'),
+      onHeldByAnother: (id) => logger.error({ replicaId: id }, 'another running Gale took this replica id meanwhile; not reconciling until it is free'),
+    });
+    opened.push(() => identity.close());
+    const replicaId = identity.id;
     // The store's clock when it has one (PostgreSQL's, shared by every replica), else this machine's.
     const clock = options.clock ?? store.clock ?? systemClock;
     // This replica's heartbeat in the store: the count of live replicas a user's limit is split by while the rate-limit
@@ -179,7 +190,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // Printed in the turn that learns the address, before any request is read: whoever sees the server answer can
     // already see the credentials (stderr is synchronous on a terminal, a file and, on Linux, a pipe).
     if (admin) print(bootstrapGreeting(admin, url));
-    reconciler.start();
+    opened.push(await runUnderIdentity(identity, reconciler, store, logger.child({ component: 'reconciler' })));
     logger.info({ url, provider: provider.name, store: store.dialect, rateLimits: limiterBackend.name, replicaId }, 'gale is serving');
 
     let closing: Promise<void> | undefined;

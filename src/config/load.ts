@@ -26,7 +26,7 @@ export function defaultConfig(): Config {
     defaultTier: DEFAULT_TIER,
     tiers: structuredClone(DEFAULT_TIERS),
     catalog: structuredClone(DEFAULT_CATALOG),
-    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 32, resyncIntervalMs: 15_000, resyncShare: 0.02, stopGraceMs: DEFAULT_STOP_GRACE_MS, transitionDeadlineMs: 300_000, zones: [] },
+    reconciler: { pollIntervalMs: 250, leaseMs: 30_000, concurrency: 32, resyncIntervalMs: 15_000, resyncShare: 0.02, stopGraceMs: DEFAULT_STOP_GRACE_MS, transitionDeadlineMs: 300_000, zones: [], replicaId: '' },
     http: {
       maxConnections: 1024,
       headersTimeoutMs: 10_000,
@@ -61,6 +61,7 @@ export function configFromEnv(env: Env): ConfigOverrides {
   if (str('GALE_PROVIDER')) out.provider = str('GALE_PROVIDER');
   if (str('GALE_BOOTSTRAP')) out.bootstrap = parseBoolean('GALE_BOOTSTRAP', str('GALE_BOOTSTRAP')!);
   if (str('GALE_LOG_LEVEL')) out.logLevel = str('GALE_LOG_LEVEL') as Config['logLevel'];
+  if (str('GALE_REPLICA_ID')) out.reconciler = { replicaId: str('GALE_REPLICA_ID') };
   // Each provider reads its own variables (GALE_SIM_DELAY_MS, GALE_DOCKER_HOST...).
   const providers: Config['providers'] = {};
   for (const descriptor of PROVIDERS) {

@@ -90,6 +90,11 @@ export const ConfigSchema = Section({
     transitionDeadlineMs: Type.Integer({ minimum: 1000 }),
     /** The zones this replica works on (one replica per VM host); empty: every zone. */
     zones: Type.Array(Type.String({ minLength: 1 })),
+    /**
+     * This replica's name in work leases, held exclusively while it runs; a restart under it takes its leases over at
+     * once. Empty: chosen (SQLite: local-N; PostgreSQL: <host name>-N, the first free). A file name on SQLite.
+     */
+    replicaId: Type.String({ pattern: '^([A-Za-z0-9][A-Za-z0-9._-]{0,62})?$' }),
   }),
   /** Limits on connections and slow clients, and the security headers (src/api/security.ts). */
   http: Section({

@@ -13,9 +13,10 @@ export interface Reconciler {
   /**
    * Stops claiming and waits for work under way, at most waitMs (default shutdownWaitMs, 3 s). Work still unfinished
    * then is abandoned, and every lease this replica holds is given back, so that another replica takes the work over
-   * at once instead of after the lease runs out.
+   * at once instead of after the lease runs out. keepLeases: not given back (the replica's id may be another process's
+   * now, and so may the leases under it: identity-guard.ts).
    */
-  stop(options?: { waitMs?: number }): Promise<void>;
+  stop(options?: { waitMs?: number; keepLeases?: boolean }): Promise<void>;
   /** Claims one batch, works it to the end, returns how many instances it claimed. For tests and tools. */
   runOnce(): Promise<number>;
   /** One full comparison of provider and store now. For tests and tools; start() runs it periodically. */
@@ -237,7 +238,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     wake,
 
-    async stop(options?: { waitMs?: number }): Promise<void> {
+    async stop(options?: { waitMs?: number; keepLeases?: boolean }): Promise<void> {
       running = false;
       stopping.abort();
       clearTimeout(pollTimer);
@@ -260,6 +261,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         work.controller.abort();
       }
       updateHeartbeat();
+      if (options?.keepLeases) {
+        log.info('reconciler stopped; its leases kept');
+        return;
+      }
       // Aborted work writes nothing more (every write is fenced by the lease, which is no longer ours after this).
       const released = await o.store.releaseLeases(o.owner).catch((error: unknown) => {
         log.warn({ err: error }, 'could not give the leases back; they run out on their own');

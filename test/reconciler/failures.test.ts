@@ -100,6 +100,20 @@ describe('crash safety', () => {
     }
   });
 
+  it('a replica stopped because its id is lost keeps its lease: under that id it may be another process\'s by now', async () => {
+    const h = await openHarness({ delayMs: 200 });
+    try {
+      const first = h.reconciler({ leaseMs: 60_000 });
+      const { id } = await h.instance();
+      first.start();
+      await h.until(id, 'STAGING', (r) => r?.status === 'STAGING');
+      await first.stop({ waitMs: 0, keepLeases: true });
+      assert.deepEqual(await h.store.claimDue('someone', Date.now(), 1_000, 10), [], 'the lease still holds the instance');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('a process that died mid-transition (simulator included) is rolled on by the next one', async () => {
     const h = await openHarness({ delayMs: 20, staleAfterMs: 600 });
     try {

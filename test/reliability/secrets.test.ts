@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -440,7 +440,8 @@ describe('secrets and tokens', () => {
       db.close();
     }
     // The files themselves (the database, its write-ahead log, anything else in the data directory), byte for byte.
-    for (const file of readdirSync(gale.dataDir)) {
+    for (const file of readdirSync(gale.dataDir, { recursive: true, encoding: 'utf8' })) {
+      if (statSync(join(gale.dataDir, file)).isDirectory()) continue;
       const bytes = readFileSync(join(gale.dataDir, file));
       for (const [value, what] of credentials) assert.ok(!bytes.includes(Buffer.from(value, 'utf8')), `${file} contains ${what}`);
     }

@@ -49,6 +49,8 @@ await describeWith(['postgres'], 'a replica killed mid-transition', () => {
       GALE_DATABASE_SCHEMA: schema,
       GALE_CONFIG: configFile,
       GALE_DATA_DIR: join(dir, name),
+      // Named, so that A's leases can be told apart; and B, under another id, must wait them out.
+      GALE_REPLICA_ID: name,
       GALE_SIM_DELAY_MS: '1500',
       GALE_BOOTSTRAP: String(bootstrap),
     });
@@ -77,10 +79,9 @@ await describeWith(['postgres'], 'a replica killed mid-transition', () => {
     const all = [...toStop, ...toRun];
 
     // Kill A while it holds a live lease on an instance mid-transition.
-    const ownerA = `gale-${a.child.pid}-`;
     const held = await eventually(
       'replica A to hold a lease on an instance mid-transition',
-      async () => (await rows(all)).filter((row) => row.lease_owner?.startsWith(ownerA) && TRANSITIONAL.includes(row.status)),
+      async () => (await rows(all)).filter((row) => row.lease_owner === 'a' && TRANSITIONAL.includes(row.status)),
       (r) => r.length > 0,
       60_000,
     );

@@ -63,6 +63,19 @@ test('config: each provider validates its own settings, completed with its defau
   assert.throws(() => zoned({ 'europe-west1-b': 'vmware' }), /zoneProviders\.europe-west1-b: provider "vmware" does not exist/);
 });
 
+test('config: the replica id is reconciler.replicaId or GALE_REPLICA_ID, a plain name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gale-config-'));
+  const file = join(dir, 'gale.json');
+  writeFileSync(file, JSON.stringify({ reconciler: { leaseMs: 2000, replicaId: 'from-file' } }));
+  assert.equal(loadConfig().reconciler.replicaId, '');
+  assert.equal(loadConfig({ env: { GALE_CONFIG: file } }).reconciler.replicaId, 'from-file');
+  const config = loadConfig({ env: { GALE_CONFIG: file, GALE_REPLICA_ID: 'gale-0' } });
+  assert.equal(config.reconciler.replicaId, 'gale-0');
+  assert.equal(config.reconciler.leaseMs, 2000, 'the variable sets one field of the section, not the whole section');
+  // On SQLite the id names a file: nothing that could leave the data directory.
+  assert.throws(() => loadConfig({ env: { GALE_REPLICA_ID: '../gale' } }), /replicaId/);
+});
+
 test('limiter: a tier spends its whole minute in a burst, then is refused with a retry time', async () => {
   const limiter = new RequestLimiter();
   const tier = { name: 'tiny', requestsPerMinute: 5, maxInstances: 1, maxVcpus: 1, maxDiskGb: 1 };
