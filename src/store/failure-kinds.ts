@@ -104,6 +104,8 @@ const DATA_DIR_DENIED = dependency('the data directory cannot be written: its fi
 });
 const OUT_OF_MEMORY = dependency('the server is out of memory; retry later', 5);
 const OUT_OF_FILES = dependency('the server has run out of open files; retry in a moment', 5);
+const BUSY = dependency('the database is busy; retry in a moment', 1);
+const DAMAGED = dependency('the database file is damaged; an operator must restore it', 30);
 
 /**
  * SQLite's primary result codes (better-sqlite3 reports extended ones, SQLITE_IOERR_WRITE and the like). CORRUPT and
@@ -112,16 +114,16 @@ const OUT_OF_FILES = dependency('the server has run out of open files; retry in 
  */
 const SQLITE_PRIMARY = new Map<string, FailureKind>([
   ['SQLITE_FULL', DATA_DISK_FULL],
-  ['SQLITE_BUSY', dependency('the database is busy; retry in a moment', 1)],
-  ['SQLITE_LOCKED', dependency('the database is busy; retry in a moment', 1)],
-  ['SQLITE_PROTOCOL', dependency('the database is busy; retry in a moment', 1)],
+  ['SQLITE_BUSY', BUSY],
+  ['SQLITE_LOCKED', BUSY],
+  ['SQLITE_PROTOCOL', BUSY],
   ['SQLITE_IOERR', FILE_TROUBLE],
   ['SQLITE_CANTOPEN', FILE_TROUBLE],
   ['SQLITE_READONLY', FILE_TROUBLE],
   ['SQLITE_PERM', DATA_DIR_DENIED],
   ['SQLITE_NOMEM', OUT_OF_MEMORY],
-  ['SQLITE_CORRUPT', dependency('the database file is damaged; an operator must restore it', 30)],
-  ['SQLITE_NOTADB', dependency('the database file is damaged; an operator must restore it', 30)],
+  ['SQLITE_CORRUPT', DAMAGED],
+  ['SQLITE_NOTADB', DAMAGED],
 ]);
 const SQLITE_CONSTRAINTS = new Map<string, FailureKind>([
   ['SQLITE_CONSTRAINT_UNIQUE', CLASH],
@@ -131,7 +133,7 @@ const SQLITE_CONSTRAINTS = new Map<string, FailureKind>([
 
 export function sqliteKind(code: string): FailureKind | undefined {
   if (!code.startsWith('SQLITE_')) return undefined;
-  const primary = /^SQLITE_[A-Z]+/.exec(code)![0];
+  const primary = /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code;
   return SQLITE_CONSTRAINTS.get(code) ?? SQLITE_PRIMARY.get(primary) ?? BUG;
 }
 
