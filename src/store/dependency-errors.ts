@@ -32,11 +32,17 @@ export class DependencyUnavailable extends GaleError {
   }
 }
 
-/** What a driver's error is, by where it came from: Node's system errors, SQLite, PostgreSQL's SQLSTATE, pg itself. */
-export function failureKind(error: unknown): FailureKind {
+/**
+ * What a driver's error is, by where it came from: Node's system errors, SQLite, PostgreSQL's SQLSTATE, pg itself;
+ * else what it wraps (a failed migration wraps the driver's error), else Gale's bug.
+ */
+export function failureKind(error: unknown, depth = 0): FailureKind {
   const code = codeOf(error);
   const syscall = typeof error === 'object' && error !== null ? (error as Coded).syscall : undefined;
-  return systemErrorKind(code, syscall) ?? sqliteKind(code) ?? sqlstateKind(code) ?? driverMessageKind(messageOf(error)) ?? { fault: 'bug' };
+  const kind = systemErrorKind(code, syscall) ?? sqliteKind(code) ?? sqlstateKind(code) ?? driverMessageKind(messageOf(error));
+  if (kind) return kind;
+  const wraps = error instanceof Error && error.cause !== undefined && !(error.cause instanceof GaleError) && depth < 5;
+  return wraps ? failureKind(error.cause, depth + 1) : { fault: 'bug' };
 }
 
 /**

@@ -200,6 +200,9 @@ test("node-postgres's own errors, sockets, SQLite's result codes and the file sy
     ...['SQLITE_ERROR', 'SQLITE_MISUSE', 'SQLITE_RANGE', 'SQLITE_MISMATCH', 'SQLITE_INTERRUPT', 'SQLITE_SCHEMA', 'SQLITE_TOOBIG'].map(
       (code): [string, Error, Fault] => ['sqlite', Object.assign(new Error(code), { code }), 500],
     ),
+    // What a wrapper (a failed migration) holds.
+    ['migration', new Error('database migration (setup) failed: refused', { cause: serverError('55000') }), 503, 'not accepting connections'],
+    ['migration', new Error('database migration 012 failed: bad', { cause: serverError('42P01') }), 500],
     // Gale's own errors are not a dependency's.
     ['gale', new TypeError("Cannot read properties of undefined (reading 'id')"), 500],
   ];
