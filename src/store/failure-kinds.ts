@@ -164,8 +164,6 @@ export function systemErrorKind(code: string, syscall: unknown): FailureKind | u
 const DRIVER_MESSAGES: Array<[RegExp, FailureKind]> = [
   [/timeout exceeded when trying to connect|Connection terminated due to connection timeout|Query read timeout|timeout expired/i, TIMED_OUT],
   [/Connection terminated|Client has encountered a connection error|Client was closed|error establishing an SSL connection/i, UNREACHABLE],
-  // The store closed under a request still at work: the process is shutting down, another replica can answer.
-  [/Cannot use a pool after calling end on the pool|driver has already been destroyed|The database connection is not open/, dependency('the server is shutting down; retry', 1)],
   // SQLite's words when its code is missing (an error wrapped on the way).
   [/database or disk is full/i, DATA_DISK_FULL],
 ];

@@ -166,9 +166,6 @@ test("node-postgres's own errors, sockets, SQLite's result codes and the file sy
     ['pg', new Error('Client has encountered a connection error and is not queryable'), 503, 'unreachable'],
     ['pg', new Error('Query read timeout'), 503, 'did not answer in time'],
     ['pg', new Error('Client was closed and is not queryable'), 503, 'unreachable'],
-    ['pg-pool', new Error('Cannot use a pool after calling end on the pool'), 503, 'shutting down'],
-    ['kysely', new Error('driver has already been destroyed'), 503, 'shutting down'],
-    ['better-sqlite3', new TypeError('The database connection is not open'), 503, 'shutting down'],
     ['pg', new Error('Query values must be an array'), 500],
     // Sockets.
     ...['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].map(
