@@ -167,6 +167,9 @@ test("node-postgres's own errors, sockets, SQLite's result codes and the file sy
     ['pg', new Error('Query read timeout'), 503, 'did not answer in time'],
     ['pg', new Error('Client was closed and is not queryable'), 503, 'unreachable'],
     ['pg', new Error('Query values must be an array'), 500],
+    // A store closed under a request: shutdown must answer what it received first, so this is Gale's bug.
+    ['pg-pool', new Error('Cannot use a pool after calling end on the pool'), 500],
+    ['better-sqlite3', new TypeError('The database connection is not open'), 500],
     // Sockets.
     ...['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].map(
       (code): [string, Error, Fault, string] => ['socket', systemError(code, 'connect'), 503, 'unreachable'],
