@@ -57,8 +57,9 @@ export function registerErrorHandling(app: GaleApp, metrics: GaleMetrics, servic
         metrics.quotaRejections.inc({ tier: tierOf(services, request.principal.user.tier).name });
       }
       if (error.code === 'internal') request.log.error({ err: error }, 'internal error');
-      // A dependency that failed: the answer names it, the log keeps the driver's own words (addresses included).
-      if (error.code === 'unavailable' && error.cause !== undefined) request.log.warn({ err: error.cause }, error.message);
+      // A dependency that failed, or a value the database refused: the answer names it, the log keeps the driver's own
+      // words (addresses included), so that a refusal validation should have caught is seen.
+      if (error.cause !== undefined && error.code !== 'internal') request.log.warn({ err: error.cause }, error.message);
       if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', error.retryAfterSeconds);
       sendError(reply, error.code, error.message);
       return reply;

@@ -1,25 +1,22 @@
 import { GaleError } from '../domain/errors.js';
+import { driverMessageKind, sqliteKind, sqlstateKind, systemErrorKind, type Dependency, type FailureKind } from './failure-kinds.js';
 
 /*
- * Failures of the database itself, as opposed to Gale's own bugs: the server restarted, hung, ran out of connections
- * or disk. They are nobody's mistake and pass: the caller is told 503 `unavailable` with a Retry-After, never 500.
- * The message names the dependency and what happened to it, never its address or credentials (those are in the log).
+ * Failures of the database itself, as opposed to Gale's own bugs: the server restarted, hung, refused connections, ran
+ * out of connections or disk. They are nobody's mistake and pass: the caller is told 503 `unavailable` with a
+ * Retry-After, never 500. The message names the dependency and what happened to it, never its address or credentials
+ * (those are in the log). Which errors they are is decided by kind in failure-kinds.ts, not listed one by one.
  */
 
 interface Coded {
   code?: unknown;
-  message?: unknown;
+  syscall?: unknown;
 }
 
 const codeOf = (error: unknown): string => (typeof error === 'object' && error !== null ? String((error as Coded).code ?? '') : '');
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** PostgreSQL SQLSTATEs and Node socket errors that mean the database, not the request, is at fault. */
-const POSTGRES_UNREACHABLE = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-/** pg's own words for a connection that died or never came. */
-const POSTGRES_CONNECTION_MESSAGES = [/Connection terminated/i, /Client has encountered a connection error/i, /timeout exceeded when trying to connect/i, /Query read timeout/i, /Client was closed/i];
-
-export type Dependency = 'database' | 'disk';
+export type { Dependency };
 
 export class DependencyUnavailable extends GaleError {
   constructor(
@@ -35,44 +32,50 @@ export class DependencyUnavailable extends GaleError {
   }
 }
 
-/** The failure as a DependencyUnavailable when it is one, else undefined (it is then Gale's to explain). */
-export function dependencyFailure(error: unknown): DependencyUnavailable | undefined {
-  if (error instanceof GaleError) return error instanceof DependencyUnavailable ? error : undefined;
+/**
+ * What a driver's error is, by where it came from: Node's system errors, SQLite, PostgreSQL's SQLSTATE, pg itself;
+ * else what it wraps (a failed migration wraps the driver's error), else Gale's bug.
+ */
+export function failureKind(error: unknown, depth = 0): FailureKind {
   const code = codeOf(error);
-  const message = messageOf(error);
-  const unavailable = (dependency: Dependency, what: string, retryAfter: number, connectionLost = false) =>
-    new DependencyUnavailable(dependency, what, retryAfter, error, connectionLost);
+  const syscall = typeof error === 'object' && error !== null ? (error as Coded).syscall : undefined;
+  const kind = systemErrorKind(code, syscall) ?? sqliteKind(code) ?? sqlstateKind(code) ?? driverMessageKind(messageOf(error));
+  if (kind) return kind;
+  const wraps = error instanceof Error && error.cause !== undefined && !(error.cause instanceof GaleError) && depth < 5;
+  return wraps ? failureKind(error.cause, depth + 1) : { fault: 'bug' };
+}
 
-  // SQLite: the disk, and the other processes sharing the file.
-  if (code === 'SQLITE_FULL' || /database or disk is full/i.test(message)) {
-    return unavailable('disk', 'the data disk is full: changes cannot be saved until space is freed; retry later', 30);
-  }
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return unavailable('database', 'the database is busy; retry in a moment', 1);
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY_DBMOVED') {
-    return unavailable('database', 'the database file cannot be read or written; retry later', 5);
-  }
+/**
+ * The failure as a DependencyUnavailable when it is one, else undefined (it is then Gale's or the caller's).
+ * `starting`: the first contact at start-up, where a refused password or a missing database is a wrong setting that
+ * waiting cannot mend; once running, the same refusal means the database changed under Gale, and passes.
+ */
+export function dependencyFailure(error: unknown, when: 'running' | 'starting' = 'running'): DependencyUnavailable | undefined {
+  if (error instanceof GaleError) return error instanceof DependencyUnavailable ? error : undefined;
+  const kind = failureKind(error);
+  if (kind.fault !== 'dependency' || (kind.whileRunning && when === 'starting')) return undefined;
+  return new DependencyUnavailable(kind.dependency, kind.message, kind.retryAfterSeconds, error, kind.connectionLost ?? false);
+}
 
-  // PostgreSQL: connections, timeouts, resources.
-  if (code.startsWith('08') || POSTGRES_UNREACHABLE.has(code) || POSTGRES_CONNECTION_MESSAGES.some((pattern) => pattern.test(message))) {
-    const timedOut = /timeout/i.test(message) || code === 'ETIMEDOUT';
-    return unavailable('database', 'the database is unreachable or restarting; retry in a few seconds', 5, !timedOut);
-  }
-  if (code === '57014') return unavailable('database', 'the database did not answer in time; retry in a few seconds', 5);
-  if (code === '53300' || code === '53400') return unavailable('database', 'the database has no connection to spare; retry in a moment', 1);
-  if (code === '53100') return unavailable('disk', "the database server's disk is full; retry later", 30);
-  if (code.startsWith('53')) return unavailable('database', 'the database is out of resources; retry later', 5);
-  // Serialization failures and deadlocks are retried inside the store; one that outlasts the retries is load.
-  if (code === '40001' || code === '40P01' || code === '55P03') return unavailable('database', 'the database is too contended to finish the change; retry in a moment', 1);
-  return undefined;
+/**
+ * A driver's error as the typed error it is: a dependency's (503 with Retry-After) or the caller's (a value the
+ * database cannot store, 400; a clash with a concurrent change, 409); undefined for Gale's own bugs, which stay 500.
+ */
+export function storeFailure(error: unknown): GaleError | undefined {
+  if (error instanceof GaleError) return error;
+  const kind = failureKind(error);
+  if (kind.fault === 'caller') return new GaleError(kind.code, kind.message, { cause: error });
+  return dependencyFailure(error);
 }
 
 /** Methods that only read: run again once when their connection broke under them, as a new one will not. */
 const READS = /^(get|list|find|count|ping|installationId|resyncPageEnd)/;
 
 /**
- * Every method of a store, with its driver's failures of the database told apart from Gale's own errors. A read
- * whose connection the server ended (a restart, pg_terminate_backend: the pool finds out only by using it) is run
- * once more on a fresh one; a write is not, since its commit may have happened before the connection went.
+ * Every method of a store, with its driver's failures of the database (and the caller's, see storeFailure) told apart
+ * from Gale's own errors. A read whose connection the server ended (a restart, pg_terminate_backend: the pool finds
+ * out only by using it) is run once more on a fresh one; a write is not, since its commit may have happened before the
+ * connection went.
  */
 export function withDependencyErrors<S extends object>(store: S): S {
   const wrapped: Record<string, unknown> = {};
@@ -88,10 +91,10 @@ export function withDependencyErrors<S extends object>(store: S): S {
       // Not every method goes to the database (subscribeToEvents hands back a function).
       if (!(result instanceof Promise)) return result;
       return result.catch((error: unknown) => {
-        const failure = dependencyFailure(error);
-        if (failure?.connectionLost && read) {
+        const failure = storeFailure(error);
+        if (failure instanceof DependencyUnavailable && failure.connectionLost && read) {
           return (method(...args) as Promise<unknown>).catch((again: unknown) => {
-            throw dependencyFailure(again) ?? again;
+            throw storeFailure(again) ?? again;
           });
         }
         throw failure ?? error;

@@ -6,10 +6,11 @@ import { Workload } from './workload.js';
 
 /*
  * Two replicas on a PostgreSQL cluster of the test's own, under load, while the database is failed every way an
- * operator or a network can fail it: its connections terminated, the server restarted, hung (SIGSTOP), and out of
- * connections. Through all of it: no process ends; every request is answered within its deadline, a dependency's
- * failure as 503 with Retry-After; readiness says so and recovers; and everything accepted is carried out, no machine
- * booted more than asked, every quota equal to what exists.
+ * operator or a network can fail it: its connections terminated, the server restarted, hung (SIGSTOP), out of
+ * connections, and refusing them (ALLOW_CONNECTIONS false) with those it had ended. Through all of it: no process
+ * ends; every request is answered within its deadline, a dependency's failure as 503 with Retry-After, never 500;
+ * readiness says so and recovers; and everything accepted is carried out, no machine booted more than asked, every
+ * quota equal to what exists.
  */
 
 const DEADLINE_MS = 10_000;
@@ -97,6 +98,36 @@ describe('PostgreSQL failing under a fleet at work', { skip }, () => {
       await cluster.limitConnections(-1);
     }
     await awaitReady(fleet, 'once connections can be had again');
+  });
+
+  test('refusing connections (ALLOW_CONNECTIONS false), then ending those it had: 503 with Retry-After, never 500', async () => {
+    const from = load.answers.length;
+    await cluster.allowConnections(false);
+    let newRefused = 0;
+    try {
+      // Only new connections refused: the pool's idle ones keep serving until they are closed and cannot be replaced.
+      await pause(1_500);
+      newRefused = load.answers.length - from;
+      assert.ok((await cluster.terminateBackends()) > 0, 'there were connections to end');
+      await pause(2_000);
+      const refused = await readiness(fleet.replicas[0]!.base);
+      assert.equal(refused.status, 503, refused.text);
+      assert.match(refused.text, /not ready: database failed: the database is not accepting connections/);
+      assert.doesNotMatch(refused.text, /127\.0\.0\.1|postgres:\/\//, 'no address in what anyone may read');
+      assertAllAlive(fleet);
+    } finally {
+      await cluster.allowConnections(true);
+    }
+    await awaitReady(fleet, 'once connections are allowed again');
+    const window = load.answers.slice(from);
+    const count = (pick: (status: number) => boolean) => window.filter((a) => pick(a.status)).length;
+    const bad = window.filter((a) => a.status === 0 || (a.status >= 500 && !(a.status === 503 && Number(a.retryAfter) >= 1)));
+    figures.push(
+      `refusal: ${window.length} requests (${newRefused} while only new connections were refused), 2xx×${count((s) => s >= 200 && s < 300)}, ` +
+        `503×${count((s) => s === 503)} (all with Retry-After), 500×${count((s) => s === 500)}, unanswered×${count((s) => s === 0)}`,
+    );
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${window.length} answers in the refusal were neither a success nor a 503 with Retry-After`);
+    assert.ok(count((s) => s === 503) > 0, 'the refusal was felt');
   });
 
   test('through all of it: every request answered, every accepted change carried out, no machine booted twice', async () => {

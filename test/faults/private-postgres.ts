@@ -76,6 +76,17 @@ export class PrivatePostgres {
     }
   }
 
+  /** ALTER DATABASE gale ALLOW_CONNECTIONS: false refuses every new connection (55000), leaving those open alone. */
+  async allowConnections(allowed: boolean): Promise<void> {
+    const admin = this.admin();
+    await admin.connect();
+    try {
+      await admin.query(`alter database gale allow_connections ${allowed ? 'true' : 'false'}`);
+    } finally {
+      await admin.end();
+    }
+  }
+
   /** pg_ctl start | stop (fast, or immediate: a crash) | restart, waiting for it to finish. */
   ctl(action: 'start' | 'stop' | 'restart', mode: 'fast' | 'immediate' = 'fast'): void {
     const args = ['-D', join(this.dir, 'data'), '-w', '-t', '60'];

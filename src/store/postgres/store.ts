@@ -140,7 +140,7 @@ async function untilReachable(options: PostgresStoreOptions, attempt: () => Prom
       return;
     } catch (error) {
       const waitMs = Math.min(5_000, 250 * 2 ** tries);
-      const transient = dependencyFailure(error) !== undefined;
+      const transient = dependencyFailure(error, 'starting') !== undefined;
       if (!transient || Date.now() + waitMs > deadline) throw new Error(`cannot use PostgreSQL at ${describeUrl(options.url)} (GALE_DATABASE_URL): ${(error as Error).message}`, { cause: error });
       options.onWaiting?.((error as Error).message, waitMs);
       await sleep(waitMs);
